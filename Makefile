@@ -1,0 +1,152 @@
+# porter - plain Makefile over pkg-config.
+#
+#   make              build ./porter (and ./pmsim once it exists)
+#   make check        build and run every test; ends with "N passed, N failed"
+#   make asan|tsan    sanitizer builds under build/asan, build/tsan
+#   make check-asan   the test suite against the ASan+UBSan build
+#   make demo         run porter (see README)
+#   make deps         install the Debian build dependencies (root), or print the command
+#   make install PREFIX=/usr/local DESTDIR=   /   make uninstall
+#   make WERROR=1     warnings are errors
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/porter
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+BUILD   ?= build
+SAN     ?=
+VERSION := 0.1.0
+
+PKGS      = ncursesw libcurl libcjson sqlite3 libmicrohttpd inih libcrypto
+TEST_PKGS = cmocka
+DEB_PKGS  = build-essential pkg-config libncurses-dev libcurl4-openssl-dev libcjson-dev \
+            libsqlite3-dev libmicrohttpd-dev libinih-dev libssl-dev libcmocka-dev tmux
+
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wformat=2 -Wcast-qual -Wwrite-strings -Wpointer-arith -Wundef \
+       -Wimplicit-fallthrough -Wnull-dereference -Wvla
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+# Recursive (=) so that pkg-config only runs when a recipe needs it: `make deps` must work
+# on a machine where pkg-config or the libraries are still missing.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
+TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS))
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DPORTER_VERSION='"$(VERSION)"' \
+             -DPORTER_DATADIR='"$(DATADIR)"' \
+             $(WARN) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Isrc -Iadapters -Iui -I$(BUILD)/gen -MMD -MP
+
+CORE_SRC    = $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard src/sync/*.c)
+ADAPTER_SRC = $(wildcard adapters/*.c)
+UI_SRC      = $(wildcard ui/*.c)
+LIB_SRC     = $(CORE_SRC) $(ADAPTER_SRC) $(UI_SRC)
+LIB_OBJ     = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema.o
+PMSIM_SRC   = $(wildcard tests/pmsim/*.c)
+PMSIM_OBJ   = $(PMSIM_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC    = $(wildcard tests/unit/test_*.c)
+UNIT_BIN    = $(UNIT_SRC:%.c=$(BUILD)/%)
+INTEG_SRC   = $(wildcard tests/integration/test_*.c)
+INTEG_BIN   = $(INTEG_SRC:%.c=$(BUILD)/%)
+
+PORTER_BIN = $(if $(filter build,$(BUILD)),porter,$(BUILD)/porter)
+PMSIM_BIN  = $(if $(filter build,$(BUILD)),pmsim,$(BUILD)/pmsim)
+
+.PHONY: all check check-asan check-tsan asan tsan demo deps deps-if-missing install \
+        uninstall clean tests fmt
+
+all: $(PORTER_BIN) $(if $(PMSIM_SRC),$(PMSIM_BIN))
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# data/schema.sql is compiled into the binary as one C string.
+$(BUILD)/gen/schema.c: data/schema.sql tests/gen-cstring.sh
+	@mkdir -p $(dir $@)
+	sh tests/gen-cstring.sh porter_schema_sql < data/schema.sql > $@
+
+$(BUILD)/gen/schema.o: $(BUILD)/gen/schema.c
+	$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
+
+$(BUILD)/libporter.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(PORTER_BIN): $(BUILD)/src/main.o $(BUILD)/libporter.a
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
+
+$(PMSIM_BIN): $(PMSIM_OBJ) $(BUILD)/libporter.a
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libporter.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags $(TEST_PKGS)) -o $@ $< \
+	    $(BUILD)/libporter.a $(PKG_LIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/integration/%: tests/integration/%.c tests/integration/simctl.c \
+		tests/integration/simctl.h $(BUILD)/libporter.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/integration $(shell pkg-config --cflags $(TEST_PKGS)) -o $@ $< \
+	    tests/integration/simctl.c $(BUILD)/libporter.a $(PKG_LIBS) $(TEST_LIBS)
+
+tests: all $(UNIT_BIN) $(INTEG_BIN)
+
+# Runs make deps first only when something is missing.
+deps-if-missing:
+	@sh tests/check-deps.sh "$(PKGS) $(TEST_PKGS)" >/dev/null 2>&1 || $(MAKE) --no-print-directory deps
+
+deps:
+	@if sh tests/check-deps.sh "$(PKGS) $(TEST_PKGS)"; then \
+	    echo "deps: everything is installed"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEB_PKGS); \
+	else \
+	    echo "deps: missing build dependencies; run:"; \
+	    echo "  sudo apt-get install -y $(DEB_PKGS)"; \
+	    echo "(other platforms: see INSTALL)"; exit 1; \
+	fi
+
+check: deps-if-missing
+	@$(MAKE) --no-print-directory tests
+	@sh tests/run.sh $(BUILD) $(PORTER_BIN)
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" tests
+
+tsan:
+	@$(MAKE) --no-print-directory BUILD=build/tsan SAN="-fsanitize=thread" CFLAGS="-O1 -g" tests
+
+check-asan: deps-if-missing asan
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	    sh tests/run.sh build/asan build/asan/porter
+
+check-tsan: deps-if-missing tsan
+	@sh tests/run.sh build/tsan build/tsan/porter
+
+demo: deps-if-missing
+	@$(MAKE) --no-print-directory all
+	@sh tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 755 porter $(DESTDIR)$(BINDIR)/porter
+	install -m 644 docs/porter.1 $(DESTDIR)$(MANDIR)/man1/porter.1
+	install -m 644 docs/porter.conf.5 $(DESTDIR)$(MANDIR)/man5/porter.conf.5
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/porter $(DESTDIR)$(MANDIR)/man1/porter.1 \
+	    $(DESTDIR)$(MANDIR)/man5/porter.conf.5
+
+fmt:
+	clang-format -i $(LIB_SRC) src/main.c $(wildcard src/*.h src/sync/*.h adapters/*.h ui/*.h) \
+	    $(UNIT_SRC) $(PMSIM_SRC)
+
+clean:
+	rm -rf build porter pmsim
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,185 @@
+/* main.c - porter's command line: options, the subcommand table, and start-up.
+ *
+ * Only main may exit. Subcommands are registered in one table; the TUI is the default.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "config.h"
+#include "log.h"
+#include "store.h"
+
+struct cli {
+    const char *config_dir; /* --config DIR */
+    const char *db_path;    /* --db FILE */
+};
+
+struct command {
+    const char *name;
+    const char *args;
+    const char *help;
+    int needs_store; /* open (and migrate) the database before running */
+    int (*run)(struct config *c, struct store *s, int argc, char **argv);
+};
+
+static int cmd_tui(struct config *c, struct store *s, int argc, char **argv);
+static int cmd_config(struct config *c, struct store *s, int argc, char **argv);
+static int cmd_init(struct config *c, struct store *s, int argc, char **argv);
+
+static const struct command commands[] = {
+    {"tui", "", "open the full-screen interface (the default)", 1, cmd_tui},
+    {"config", "", "check the configuration and print paths and accounts (no secrets)", 0,
+     cmd_config},
+    {"init", "", "create or migrate the database and print its schema version", 1, cmd_init},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: porter [options] [command [args]]\n"
+               "\n"
+               "porter is a terminal inbox and work-order board kept in two-way sync with\n"
+               "property management systems (Hostaway, Guesty, Buildium).\n"
+               "\n"
+               "options:\n"
+               "  -c, --config DIR   configuration directory (default $XDG_CONFIG_HOME/porter)\n"
+               "  -d, --db FILE      database file (default $XDG_DATA_HOME/porter/porter.db)\n"
+               "  -h, --help         show this help and exit\n"
+               "  -V, --version      show the version and exit\n"
+               "\n"
+               "commands:\n");
+    for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+        fprintf(f, "  %-8s %-10s %s\n", commands[i].name, commands[i].args, commands[i].help);
+    fprintf(f, "\nSee porter(1) and porter.conf(5).\n");
+}
+
+static int cmd_tui(struct config *c, struct store *s, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    struct err e;
+    if (app_run(c, s, &e) != 0) {
+        fprintf(stderr, "porter: %s\n", e.msg);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_config(struct config *c, struct store *s, int argc, char **argv)
+{
+    (void)s;
+    (void)argc;
+    (void)argv;
+    printf("config dir:    %s\n", c->config_dir);
+    printf("accounts.conf: %s\n", c->accounts_path);
+    printf("porter.conf:   %s\n", c->porter_path);
+    printf("database:      %s\n", c->db_path);
+    printf("log:           %s\n", c->log_path);
+    printf("webhooks:      %s\n", c->listen);
+    printf("accounts:      %zu\n", c->naccounts);
+    for (size_t i = 0; i < c->naccounts; i++) {
+        const struct account_conf *a = &c->accounts[i];
+        printf("  [%s] adapter=%s base_url=%s poll=%ds secret=%s webhook_secret=%s\n", a->name,
+               a->adapter, a->base_url ? a->base_url : "(default)", a->poll_interval,
+               a->secret ? "set" : "unset", a->webhook_secret ? "set" : "unset");
+    }
+    return 0;
+}
+
+static int cmd_init(struct config *c, struct store *s, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("%s: schema version %d\n", c->db_path, store_version(s));
+    return 0;
+}
+
+/* Create the directory that will hold path (mode 0700). */
+static int parent_dir(const char *path, struct err *e)
+{
+    char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    int rc = 0;
+    if (slash && slash != dir) {
+        *slash = '\0';
+        rc = mkdir_p(dir, 0700, e);
+    }
+    free(dir);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"db", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct cli cli = {0};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "+c:d:hV", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            cli.config_dir = optarg;
+            break;
+        case 'd':
+            cli.db_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("porter %s (schema %d)\n", PORTER_VERSION, store_latest_version());
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    const struct command *cmd = &commands[0];
+    if (optind < argc) {
+        cmd = NULL;
+        for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+            if (strcmp(argv[optind], commands[i].name) == 0)
+                cmd = &commands[i];
+        if (!cmd) {
+            fprintf(stderr, "porter: unknown command '%s' (see porter --help)\n", argv[optind]);
+            return 2;
+        }
+        optind++;
+    }
+
+    struct err e;
+    err_clear(&e);
+    struct config *c = config_new(cli.config_dir, cli.db_path, &e);
+    if (!c || config_load(c, &e) != 0) {
+        fprintf(stderr, "porter: %s\n", e.msg);
+        config_free(&c);
+        return 1;
+    }
+    enum log_level lvl = LOG_INFO;
+    log_level_parse(c->log_level, &lvl);
+    if (log_open(c->log_path, lvl, &e) != 0)
+        fprintf(stderr, "porter: warning: %s; logging to stderr\n", e.msg);
+    log_info("main", "porter %s starting: %s", PORTER_VERSION, cmd->name);
+
+    struct store *s = NULL;
+    if (cmd->needs_store) {
+        if (parent_dir(c->db_path, &e) != 0 || !(s = store_open(c->db_path, &e))) {
+            fprintf(stderr, "porter: %s\n", e.msg);
+            log_error("main", "%s", e.msg);
+            config_free(&c);
+            log_close();
+            return 1;
+        }
+    }
+    int rc = cmd->run(c, s, argc - optind, argv + optind);
+    store_close(&s);
+    config_free(&c);
+    log_close();
+    return rc;
+}

@@ -1,0 +1,1481 @@
+/* store.c - see store.h. The only file that contains SQL.
+ *
+ * Statement cache: fixed statements are an X-macro list (STMT_LIST) prepared on first use and
+ * kept for the life of the connection; the thread-list query, whose WHERE clause depends on
+ * the filter, is cached per combination of filter bits.
+ *
+ * Transactions: every function that writes more than one row runs inside tx_enter/tx_leave,
+ * which begins IMMEDIATE when the caller has no transaction open and uses a SAVEPOINT inside
+ * the caller's transaction, so a multi-row change is atomic either way.
+ */
+#include "store.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+extern const char porter_schema_sql[];
+
+/* clang-format off */
+#define STMT_LIST(X) \
+    X(ACCOUNT_GET, "SELECT id FROM account WHERE name = ?1") \
+    X(ACCOUNT_ADD, "INSERT INTO account(name, adapter, created_at) VALUES (?1, ?2, ?3)") \
+    X(PROPERTY_ID, "SELECT id FROM property WHERE account_id = ?1 AND remote_id = ?2") \
+    X(UNIT_ID, "SELECT id FROM unit WHERE account_id = ?1 AND remote_id = ?2") \
+    X(CONTACT_ID, "SELECT id FROM contact WHERE account_id = ?1 AND remote_id = ?2") \
+    X(STAY_ID, "SELECT id FROM stay WHERE account_id = ?1 AND remote_id = ?2") \
+    X(THREAD_ID, "SELECT id FROM thread WHERE account_id = ?1 AND remote_id = ?2") \
+    X(VENDOR_ID, "SELECT id FROM vendor WHERE account_id = ?1 AND remote_id = ?2") \
+    X(WO_ID, "SELECT id FROM work_order WHERE account_id = ?1 AND remote_id = ?2") \
+    X(PROPERTY_UPSERT, \
+      "INSERT INTO property(account_id, remote_id, name, address, timezone, remote_updated_at)" \
+      " VALUES (?1, ?2, coalesce(?3, ''), coalesce(?4, ''), ?5, ?6)" \
+      " ON CONFLICT(account_id, remote_id) DO UPDATE SET name = coalesce(?3, name)," \
+      " address = coalesce(?4, address), timezone = coalesce(?5, timezone)," \
+      " remote_updated_at = ?6 WHERE ?6 >= remote_updated_at RETURNING id") \
+    X(UNIT_UPSERT, \
+      "INSERT INTO unit(account_id, remote_id, property_id, name, remote_updated_at)" \
+      " VALUES (?1, ?2, ?3, coalesce(?4, ''), ?5)" \
+      " ON CONFLICT(account_id, remote_id) DO UPDATE SET" \
+      " property_id = coalesce(?3, property_id), name = coalesce(?4, name)," \
+      " remote_updated_at = ?5 WHERE ?5 >= remote_updated_at RETURNING id") \
+    X(CONTACT_UPSERT, \
+      "INSERT INTO contact(account_id, remote_id, kind, name, email, phone, remote_updated_at)" \
+      " VALUES (?1, ?2, ?3, coalesce(?4, ''), ?5, ?6, ?7)" \
+      " ON CONFLICT(account_id, remote_id) DO UPDATE SET kind = ?3," \
+      " name = coalesce(?4, name), email = coalesce(?5, email), phone = coalesce(?6, phone)," \
+      " remote_updated_at = ?7 WHERE ?7 >= remote_updated_at RETURNING id") \
+    X(STAY_UPSERT, \
+      "INSERT INTO stay(account_id, remote_id, kind, property_id, unit_id, contact_id, status," \
+      " remote_status, channel, arrival, departure, guests, confirmation_code, remote_updated_at)" \
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(?7, 'unknown'), ?8, ?9, ?10, ?11, ?12, ?13, ?14)" \
+      " ON CONFLICT(account_id, remote_id) DO UPDATE SET kind = ?3," \
+      " property_id = coalesce(?4, property_id), unit_id = coalesce(?5, unit_id)," \
+      " contact_id = coalesce(?6, contact_id), status = coalesce(?7, status)," \
+      " remote_status = coalesce(?8, remote_status), channel = coalesce(?9, channel)," \
+      " arrival = coalesce(?10, arrival), departure = coalesce(?11, departure)," \
+      " guests = coalesce(?12, guests), confirmation_code = coalesce(?13, confirmation_code)," \
+      " remote_updated_at = ?14 WHERE ?14 >= remote_updated_at RETURNING id") \
+    X(THREAD_UPSERT, \
+      "INSERT INTO thread(account_id, remote_id, kind, subject, contact_id, stay_id, property_id," \
+      " unit_id, channel, remote_updated_at)" \
+      " VALUES (?1, ?2, ?3, coalesce(?4, ''), ?5, ?6, ?7, ?8, ?9, ?10)" \
+      " ON CONFLICT(account_id, remote_id) DO UPDATE SET kind = ?3," \
+      " subject = coalesce(?4, subject), contact_id = coalesce(?5, contact_id)," \
+      " stay_id = coalesce(?6, stay_id), property_id = coalesce(?7, property_id)," \
+      " unit_id = coalesce(?8, unit_id), channel = ?9, remote_updated_at = ?10" \
+      " WHERE ?10 >= remote_updated_at RETURNING id") \
+    X(THREAD_REF, "SELECT account_id, remote_id, property_id, unit_id, stay_id FROM thread" \
+      " WHERE id = ?1") \
+    X(MESSAGE_FIND, "SELECT id, remote_updated_at FROM message WHERE account_id = ?1" \
+      " AND remote_id = ?2") \
+    X(MESSAGE_ADOPT, "UPDATE message SET remote_id = ?3, send_state = 'synced', send_error = NULL," \
+      " remote_updated_at = ?4 WHERE account_id = ?1 AND idem_key = ?2 AND remote_id IS NULL" \
+      " RETURNING id") \
+    X(MESSAGE_INSERT, \
+      "INSERT INTO message(account_id, thread_id, remote_id, direction, channel, author, body," \
+      " sent_at, send_state, idem_key, origin, remote_updated_at)" \
+      " VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, ''), coalesce(?7, ''), ?8, ?9, ?10, ?11, ?12)") \
+    X(MESSAGE_UPDATE, "UPDATE message SET body = coalesce(?2, body), author = coalesce(?3, author)," \
+      " channel = ?4, direction = ?5, sent_at = ?6, remote_updated_at = ?7 WHERE id = ?1") \
+    X(THREAD_TOUCH, \
+      "UPDATE thread SET message_count = message_count + 1," \
+      " last_message_at = max(last_message_at, ?2)," \
+      " last_preview = CASE WHEN ?2 >= last_message_at AND ?3 IN ('in', 'out')" \
+      "   THEN substr(?4, 1, 240) ELSE last_preview END," \
+      " needs_reply = CASE WHEN ?2 < last_message_at THEN needs_reply" \
+      "   WHEN ?3 = 'in' THEN 1 WHEN ?3 = 'out' THEN 0 ELSE needs_reply END," \
+      " last_inbound_at = CASE WHEN ?3 = 'in' AND (needs_reply = 0 OR last_inbound_at IS NULL)" \
+      "   THEN ?2 WHEN ?3 = 'out' AND ?2 >= last_message_at THEN NULL ELSE last_inbound_at END," \
+      " unread = unread + (?3 = 'in')" \
+      " WHERE id = ?1") \
+    X(VENDOR_UPSERT, \
+      "INSERT INTO vendor(account_id, remote_id, name, trade, phone, email, insurance_expires," \
+      " active, remote_updated_at) VALUES (?1, ?2, coalesce(?3, ''), coalesce(?4, ''), ?5, ?6," \
+      " ?7, ?8, ?9) ON CONFLICT(account_id, remote_id) DO UPDATE SET" \
+      " name = coalesce(?3, name), trade = coalesce(?4, trade), phone = coalesce(?5, phone)," \
+      " email = coalesce(?6, email), insurance_expires = coalesce(?7, insurance_expires)," \
+      " active = ?8, remote_updated_at = ?9 WHERE ?9 >= remote_updated_at RETURNING id") \
+    X(VENDOR_PREF_CLEAR, "DELETE FROM vendor_property WHERE vendor_id = ?1") \
+    X(VENDOR_PREF_ADD, "INSERT OR REPLACE INTO vendor_property(vendor_id, property_id, preferred)" \
+      " VALUES (?1, ?2, 1)") \
+    X(WO_UPSERT, \
+      "INSERT INTO work_order(account_id, remote_id, title, description, status, remote_status," \
+      " priority, trade, property_id, unit_id, stay_id, thread_id, vendor_id, schedule_start," \
+      " schedule_end, due_date, created_at, updated_at, remote_updated_at)" \
+      " VALUES (?1, ?2, coalesce(?3, ''), coalesce(?4, ''), ?5, ?6, ?7, coalesce(?8, ''), ?9," \
+      " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)" \
+      " ON CONFLICT(account_id, remote_id) DO UPDATE SET title = coalesce(?3, title)," \
+      " description = coalesce(?4, description), status = ?5," \
+      " remote_status = coalesce(?6, remote_status), priority = ?7," \
+      " trade = coalesce(?8, trade), property_id = coalesce(?9, property_id)," \
+      " unit_id = coalesce(?10, unit_id), stay_id = coalesce(?11, stay_id)," \
+      " thread_id = coalesce(?12, thread_id), vendor_id = coalesce(?13, vendor_id)," \
+      " schedule_start = coalesce(?14, schedule_start), schedule_end = coalesce(?15, schedule_end)," \
+      " due_date = coalesce(?16, due_date), updated_at = ?18, remote_updated_at = ?19" \
+      " WHERE ?19 >= remote_updated_at RETURNING id") \
+    X(WO_GET_STATUS, "SELECT account_id, status, remote_id FROM work_order WHERE id = ?1") \
+    X(WO_SET_STATUS, "UPDATE work_order SET status = ?2, sync_state = 'pending', sync_error = NULL," \
+      " updated_at = ?3 WHERE id = ?1") \
+    X(WO_INSERT_LOCAL, \
+      "INSERT INTO work_order(account_id, title, description, status, priority, property_id," \
+      " unit_id, stay_id, thread_id, sync_state, created_at, updated_at)" \
+      " VALUES (?1, ?2, coalesce(?3, ''), 'new', ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?9)") \
+    X(WO_EVENT_ADD, "INSERT INTO wo_event(work_order_id, at, kind, old_value, new_value, actor," \
+      " origin) VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, ''), ?7)") \
+    X(OUTBOX_ADD, "INSERT INTO outbox(account_id, entity, entity_id, op, payload, idem_key," \
+      " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)") \
+    X(OUTBOX_COUNT_ALL, "SELECT count(*) FROM outbox WHERE state = ?1") \
+    X(OUTBOX_COUNT_ACCOUNT, "SELECT count(*) FROM outbox WHERE state = ?1 AND account_id = ?2") \
+    X(MESSAGES_OF_THREAD, \
+      "SELECT id, remote_id, direction, channel, author, body, sent_at, send_state, send_error," \
+      " idem_key FROM message WHERE thread_id = ?1 ORDER BY sent_at, id") \
+    X(SEARCH, \
+      "SELECT m.id, m.thread_id, snippet(message_fts, 0, '[', ']', '...', 12)" \
+      " FROM message_fts JOIN message m ON m.id = message_fts.rowid" \
+      " WHERE message_fts MATCH ?1 ORDER BY rank LIMIT ?2") \
+    X(WO_LIST_STATUS, WO_SELECT " WHERE w.status = ?1" WO_ORDER) \
+    X(WO_LIST_ALL, WO_SELECT " WHERE ?1 IS NULL" WO_ORDER) \
+    X(INBOUND_PUT, "INSERT INTO inbound_event(account_id, event_id, kind, body, received_at)" \
+      " VALUES (?1, ?2, coalesce(?3, ''), ?4, ?5) ON CONFLICT(account_id, event_id) DO NOTHING")
+
+#define WO_SELECT \
+    "SELECT w.id, w.account_id, w.remote_id, w.title, w.status, w.priority, w.trade," \
+    " coalesce(p.name, ''), coalesce(u.name, ''), coalesce(v.name, ''), coalesce(w.thread_id, 0)," \
+    " w.sync_state, w.sync_error, w.created_at, w.updated_at FROM work_order w" \
+    " LEFT JOIN property p ON p.id = w.property_id LEFT JOIN unit u ON u.id = w.unit_id" \
+    " LEFT JOIN vendor v ON v.id = w.vendor_id"
+#define WO_ORDER " ORDER BY (w.priority = 'emergency') DESC, w.created_at, w.id LIMIT ?2"
+/* clang-format on */
+
+#define STMT_ENUM(id, sql) STMT_##id,
+enum stmt_id { STMT_LIST(STMT_ENUM) STMT_COUNT };
+#undef STMT_ENUM
+
+#define STMT_SQL(id, sql) sql,
+static const char *const stmt_sql[] = {STMT_LIST(STMT_SQL)};
+#undef STMT_SQL
+
+/* Bits of a thread-list query shape (index into store.thread_stmts). */
+enum {
+    TQ_ACCOUNT = 1 << 0,
+    TQ_NEEDS_REPLY = 1 << 1,
+    TQ_DONE = 1 << 2,
+    TQ_ASSIGNEE = 1 << 3,
+    TQ_TAG = 1 << 4,
+    TQ_AFTER = 1 << 5,
+    TQ_WAITING = 1 << 6,
+    TQ_COUNT = 1 << 7, /* count(*) instead of rows */
+    TQ_SHAPES = 1 << 8,
+};
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *stmts[STMT_COUNT];
+    sqlite3_stmt *thread_stmts[TQ_SHAPES];
+    int tx_depth; /* tx_enter nesting */
+    int tx_own;   /* 1 when the outermost tx_enter began the transaction */
+};
+
+/* ---- errors and statements ---- */
+
+static int db_err(struct store *s, struct err *e, int rc, const char *what)
+{
+    enum retry_class r = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? RETRY_LATER : FINAL;
+    if ((rc & 0xff) == SQLITE_FULL)
+        return err_set(e, rc, RETRY_LATER, "%s: disk full: %s", what, sqlite3_errmsg(s->db));
+    return err_set(e, rc & 0xff, r, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static sqlite3_stmt *stmt(struct store *s, enum stmt_id id, struct err *e)
+{
+    if (!s->stmts[id]) {
+        int rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &s->stmts[id], NULL);
+        if (rc != SQLITE_OK) {
+            db_err(s, e, rc, "prepare");
+            return NULL;
+        }
+    }
+    return s->stmts[id];
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_id(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v > 0)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? xstrdup((const char *)t) : NULL;
+}
+
+static char *col_text0(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return xstrdup(t ? (const char *)t : "");
+}
+
+static void done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Run a statement that returns no row (or whose rows are ignored). */
+static int run(struct store *s, sqlite3_stmt *st, struct err *e, const char *what)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    done(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, e, rc, what);
+}
+
+/* Step a statement expected to return at most one row with an integer in column 0.
+ * Returns 1 and *out when a row came, 0 when none, -1 on error. */
+static int one_int(struct store *s, sqlite3_stmt *st, int64_t *out, struct err *e, const char *what)
+{
+    int rc = sqlite3_step(st);
+    int found = 0;
+    if (rc == SQLITE_ROW) {
+        if (out)
+            *out = sqlite3_column_int64(st, 0);
+        found = 1;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            ;
+    }
+    done(st);
+    if (rc != SQLITE_DONE)
+        return db_err(s, e, rc, what);
+    return found;
+}
+
+static int exec(struct store *s, const char *sql, struct err *e)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        enum retry_class r = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? RETRY_LATER : FINAL;
+        err_set(e, rc, r, "%s", msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- transactions ---- */
+
+int store_begin(struct store *s, struct err *e)
+{
+    return exec(s, "BEGIN IMMEDIATE", e);
+}
+
+int store_commit(struct store *s, struct err *e)
+{
+    return exec(s, "COMMIT", e);
+}
+
+void store_rollback(struct store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        exec(s, "ROLLBACK", NULL);
+}
+
+static int tx_enter(struct store *s, struct err *e)
+{
+    if (s->tx_depth == 0) {
+        s->tx_own = sqlite3_get_autocommit(s->db);
+        if (exec(s, s->tx_own ? "BEGIN IMMEDIATE" : "SAVEPOINT store_tx", e) != 0)
+            return -1;
+    }
+    s->tx_depth++;
+    return 0;
+}
+
+/* Leave a tx_enter: commit (ok) or undo everything since tx_enter (!ok). Returns rc when
+ * ok is false, so callers can `return tx_leave(s, rc == 0, rc, e)`. */
+static int tx_leave(struct store *s, int ok, int rc, struct err *e)
+{
+    if (--s->tx_depth > 0)
+        return rc;
+    if (s->tx_own) {
+        if (ok)
+            return exec(s, "COMMIT", e) == 0 ? rc : (store_rollback(s), -1);
+        store_rollback(s);
+        return rc;
+    }
+    if (ok)
+        return exec(s, "RELEASE store_tx", e) == 0 ? rc : -1;
+    exec(s, "ROLLBACK TO store_tx", NULL);
+    exec(s, "RELEASE store_tx", NULL);
+    return rc;
+}
+
+/* ---- open and migrate ---- */
+
+/* Find migration `v` in the schema text: sets *start and *len to its body. 0 or -1. */
+static int migration_find(int v, const char **start, size_t *len)
+{
+    char tag[48];
+    snprintf(tag, sizeof(tag), "\n-- migration %d:", v);
+    const char *p = strstr(porter_schema_sql, tag);
+    if (!p)
+        return -1;
+    p = strchr(p + 1, '\n');
+    if (!p)
+        return -1;
+    const char *end = strstr(p, "\n-- migration ");
+    *start = p;
+    *len = end ? (size_t)(end - p) : strlen(p);
+    return 0;
+}
+
+int store_latest_version(void)
+{
+    const char *st;
+    size_t len;
+    int v = 0;
+    while (migration_find(v + 1, &st, &len) == 0)
+        v++;
+    return v;
+}
+
+int store_version(struct store *s)
+{
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    return v;
+}
+
+static int migrate(struct store *s, int target, struct err *e)
+{
+    int latest = store_latest_version();
+    if (exec(s, "BEGIN IMMEDIATE", e) != 0)
+        return -1;
+    int cur = store_version(s);
+    if (cur > latest) {
+        store_rollback(s);
+        return err_set(e, STORE_ENEWER, FINAL,
+                       "%s has schema version %d, but this porter knows only up to version %d;"
+                       " use a newer porter",
+                       s->path, cur, latest);
+    }
+    for (int v = cur + 1; v <= target; v++) {
+        const char *body;
+        size_t len;
+        migration_find(v, &body, &len);
+        char *sql = xasprintf("%.*s\nPRAGMA user_version = %d;", (int)len, body, v);
+        int rc = exec(s, sql, e);
+        free(sql);
+        if (rc != 0) {
+            store_rollback(s);
+            char msg[ERR_MSG_MAX];
+            snprintf(msg, sizeof(msg), "%s", e ? e->msg : "");
+            return err_set(e, STORE_EINVAL, FINAL, "migration %d of %s failed: %s", v, s->path,
+                           msg);
+        }
+        log_info("store", "migrated %s to schema version %d", s->path, v);
+    }
+    return exec(s, "COMMIT", e);
+}
+
+struct store *store_open_version(const char *path, int version, struct err *e)
+{
+    /* Create the file 0600 ourselves: SQLite gives -wal and -shm the mode of the database. */
+    if (strcmp(path, ":memory:") != 0) {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            err_set(e, errno, FINAL, "cannot open database %s: %s", path, strerror(errno));
+            return NULL;
+        }
+        close(fd);
+    }
+    struct store *s = xcalloc(1, sizeof(*s));
+    s->path = xstrdup(path);
+    int rc = sqlite3_open_v2(
+        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        err_set(e, rc, FINAL, "cannot open database %s: %s", path,
+                s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        store_close(&s);
+        return NULL;
+    }
+    sqlite3_extended_result_codes(s->db, 0);
+    sqlite3_busy_timeout(s->db, 5000);
+    if (exec(s,
+             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+             " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+             e) != 0) {
+        char msg[ERR_MSG_MAX];
+        snprintf(msg, sizeof(msg), "%s", e ? e->msg : "");
+        err_set(e, e ? e->code : 0, FINAL, "%s is not a usable porter database: %s", path, msg);
+        store_close(&s);
+        return NULL;
+    }
+    if (migrate(s, version, e) != 0) {
+        store_close(&s);
+        return NULL;
+    }
+    return s;
+}
+
+struct store *store_open(const char *path, struct err *e)
+{
+    return store_open_version(path, store_latest_version(), e);
+}
+
+void store_close(struct store **sp)
+{
+    struct store *s = sp ? *sp : NULL;
+    if (!s)
+        return;
+    for (size_t i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(s->stmts[i]);
+    for (size_t i = 0; i < TQ_SHAPES; i++)
+        sqlite3_finalize(s->thread_stmts[i]);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+    *sp = NULL;
+}
+
+int64_t store_data_version(struct store *s)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    return v;
+}
+
+/* ---- accounts ---- */
+
+int store_account_ensure(struct store *s, const char *name, const char *adapter, int64_t *id,
+                         struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_ACCOUNT_GET, e);
+    if (!st)
+        return -1;
+    bind_text(st, 1, name);
+    int64_t got = 0;
+    int f = one_int(s, st, &got, e, "account");
+    if (f < 0)
+        return -1;
+    if (!f) {
+        st = stmt(s, STMT_ACCOUNT_ADD, e);
+        if (!st)
+            return -1;
+        bind_text(st, 1, name);
+        bind_text(st, 2, adapter);
+        sqlite3_bind_int64(st, 3, now_ms());
+        if (run(s, st, e, "account insert") != 0)
+            return -1;
+        got = sqlite3_last_insert_rowid(s->db);
+    }
+    if (id)
+        *id = got;
+    return 0;
+}
+
+/* ---- upserts ---- */
+
+/* Resolve an optional parent: NULL remote id -> *id = 0. Unknown -> STORE_ENOPARENT. */
+static int parent(struct store *s, enum stmt_id q, const char *what, int64_t account,
+                  const char *remote_id, int64_t *id, struct err *e)
+{
+    *id = 0;
+    if (!remote_id || !*remote_id)
+        return 0;
+    sqlite3_stmt *st = stmt(s, q, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, remote_id);
+    int f = one_int(s, st, id, e, what);
+    if (f < 0)
+        return -1;
+    if (!f)
+        return err_set(e, STORE_ENOPARENT, RETRY_LATER, "%s %s is not stored yet", what, remote_id);
+    return 0;
+}
+
+static int need_remote_id(const char *remote_id, const char *what, struct err *e)
+{
+    if (!remote_id || !*remote_id)
+        return err_set(e, STORE_EINVAL, FINAL, "%s without a remote id", what);
+    return 0;
+}
+
+/* Finish an upsert statement with RETURNING id: a row means written; none means the stored
+ * row is newer (stale), whose id is then looked up with `idq`. */
+static int upsert_finish(struct store *s, sqlite3_stmt *st, enum stmt_id idq, int64_t account,
+                         const char *remote_id, int64_t *id, struct err *e)
+{
+    int64_t got = 0;
+    int f = one_int(s, st, &got, e, "upsert");
+    if (f < 0)
+        return -1;
+    if (!f) {
+        sqlite3_stmt *q = stmt(s, idq, e);
+        if (!q)
+            return -1;
+        sqlite3_bind_int64(q, 1, account);
+        bind_text(q, 2, remote_id);
+        if (one_int(s, q, &got, e, "upsert lookup") < 0)
+            return -1;
+    }
+    if (id)
+        *id = got;
+    return f ? STORE_WRITTEN : STORE_STALE;
+}
+
+int store_property_upsert(struct store *s, int64_t account, const struct rec_property *r,
+                          int64_t *id, struct err *e)
+{
+    if (need_remote_id(r->remote_id, "property", e) != 0)
+        return -1;
+    sqlite3_stmt *st = stmt(s, STMT_PROPERTY_UPSERT, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, r->remote_id);
+    bind_text(st, 3, r->name);
+    bind_text(st, 4, r->address);
+    bind_text(st, 5, r->timezone);
+    sqlite3_bind_int64(st, 6, r->remote_updated_at);
+    return upsert_finish(s, st, STMT_PROPERTY_ID, account, r->remote_id, id, e);
+}
+
+int store_unit_upsert(struct store *s, int64_t account, const struct rec_unit *r, int64_t *id,
+                      struct err *e)
+{
+    int64_t prop;
+    if (need_remote_id(r->remote_id, "unit", e) != 0 ||
+        parent(s, STMT_PROPERTY_ID, "property", account, r->property_remote_id, &prop, e) != 0)
+        return -1;
+    sqlite3_stmt *st = stmt(s, STMT_UNIT_UPSERT, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, r->remote_id);
+    bind_id(st, 3, prop);
+    bind_text(st, 4, r->name);
+    sqlite3_bind_int64(st, 5, r->remote_updated_at);
+    return upsert_finish(s, st, STMT_UNIT_ID, account, r->remote_id, id, e);
+}
+
+int store_contact_upsert(struct store *s, int64_t account, const struct rec_contact *r, int64_t *id,
+                         struct err *e)
+{
+    if (need_remote_id(r->remote_id, "contact", e) != 0)
+        return -1;
+    if (contact_kind_parse(contact_kind_name(r->kind)) < 0)
+        return err_set(e, STORE_EINVAL, FINAL, "contact %s: bad kind %d", r->remote_id, r->kind);
+    sqlite3_stmt *st = stmt(s, STMT_CONTACT_UPSERT, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, r->remote_id);
+    bind_text(st, 3, contact_kind_name(r->kind));
+    bind_text(st, 4, r->name);
+    bind_text(st, 5, r->email);
+    bind_text(st, 6, r->phone);
+    sqlite3_bind_int64(st, 7, r->remote_updated_at);
+    return upsert_finish(s, st, STMT_CONTACT_ID, account, r->remote_id, id, e);
+}
+
+int store_stay_upsert(struct store *s, int64_t account, const struct rec_stay *r, int64_t *id,
+                      struct err *e)
+{
+    int64_t prop, unit, contact;
+    if (need_remote_id(r->remote_id, "stay", e) != 0 ||
+        parent(s, STMT_PROPERTY_ID, "property", account, r->property_remote_id, &prop, e) != 0 ||
+        parent(s, STMT_UNIT_ID, "unit", account, r->unit_remote_id, &unit, e) != 0 ||
+        parent(s, STMT_CONTACT_ID, "contact", account, r->contact_remote_id, &contact, e) != 0)
+        return -1;
+    sqlite3_stmt *st = stmt(s, STMT_STAY_UPSERT, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, r->remote_id);
+    bind_text(st, 3, r->is_lease ? "lease" : "reservation");
+    bind_id(st, 4, prop);
+    bind_id(st, 5, unit);
+    bind_id(st, 6, contact);
+    bind_text(st, 7, r->status);
+    bind_text(st, 8, r->remote_status);
+    bind_text(st, 9, r->channel);
+    bind_text(st, 10, r->arrival);
+    bind_text(st, 11, r->departure);
+    bind_id(st, 12, r->guests);
+    bind_text(st, 13, r->confirmation_code);
+    sqlite3_bind_int64(st, 14, r->remote_updated_at);
+    return upsert_finish(s, st, STMT_STAY_ID, account, r->remote_id, id, e);
+}
+
+int store_thread_upsert(struct store *s, int64_t account, const struct rec_thread *r, int64_t *id,
+                        struct err *e)
+{
+    int64_t contact, stay, prop, unit;
+    if (need_remote_id(r->remote_id, "thread", e) != 0 ||
+        parent(s, STMT_CONTACT_ID, "contact", account, r->contact_remote_id, &contact, e) != 0 ||
+        parent(s, STMT_STAY_ID, "stay", account, r->stay_remote_id, &stay, e) != 0 ||
+        parent(s, STMT_PROPERTY_ID, "property", account, r->property_remote_id, &prop, e) != 0 ||
+        parent(s, STMT_UNIT_ID, "unit", account, r->unit_remote_id, &unit, e) != 0)
+        return -1;
+    if (thread_kind_parse(thread_kind_name(r->kind)) < 0 ||
+        channel_parse(channel_name(r->channel)) < 0)
+        return err_set(e, STORE_EINVAL, FINAL, "thread %s: bad kind or channel", r->remote_id);
+    sqlite3_stmt *st = stmt(s, STMT_THREAD_UPSERT, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, r->remote_id);
+    bind_text(st, 3, thread_kind_name(r->kind));
+    bind_text(st, 4, r->subject);
+    bind_id(st, 5, contact);
+    bind_id(st, 6, stay);
+    bind_id(st, 7, prop);
+    bind_id(st, 8, unit);
+    bind_text(st, 9, channel_name(r->channel));
+    sqlite3_bind_int64(st, 10, r->remote_updated_at);
+    return upsert_finish(s, st, STMT_THREAD_ID, account, r->remote_id, id, e);
+}
+
+/* Update a thread's derived columns for one new message. */
+static int thread_touch(struct store *s, int64_t thread, int64_t sent_at, enum direction dir,
+                        const char *body, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_THREAD_TOUCH, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, thread);
+    sqlite3_bind_int64(st, 2, sent_at);
+    bind_text(st, 3, direction_name(dir));
+    bind_text(st, 4, body ? body : "");
+    return run(s, st, e, "thread update");
+}
+
+static int message_insert(struct store *s, int64_t account, int64_t thread, const char *remote_id,
+                          enum direction dir, enum channel ch, const char *author, const char *body,
+                          int64_t sent_at, enum send_state state, const char *idem_key,
+                          const char *origin, int64_t remote_updated_at, int64_t *id, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_MESSAGE_INSERT, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    sqlite3_bind_int64(st, 2, thread);
+    bind_text(st, 3, remote_id);
+    bind_text(st, 4, direction_name(dir));
+    bind_text(st, 5, channel_name(ch));
+    bind_text(st, 6, author);
+    bind_text(st, 7, body);
+    sqlite3_bind_int64(st, 8, sent_at);
+    bind_text(st, 9, send_state_name(state));
+    bind_text(st, 10, idem_key);
+    bind_text(st, 11, origin);
+    sqlite3_bind_int64(st, 12, remote_updated_at);
+    if (run(s, st, e, "message insert") != 0)
+        return -1;
+    if (id)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return thread_touch(s, thread, sent_at, dir, body, e);
+}
+
+static int message_upsert_tx(struct store *s, int64_t account, const struct rec_message *r,
+                             int64_t *id, struct err *e)
+{
+    int64_t thread, got = 0;
+    if (parent(s, STMT_THREAD_ID, "thread", account, r->thread_remote_id, &thread, e) != 0)
+        return -1;
+    if (!thread)
+        return err_set(e, STORE_EINVAL, FINAL, "message %s without a thread", r->remote_id);
+    sqlite3_stmt *st;
+    if (r->idem_key) { /* the echo of a message porter queued */
+        if (!(st = stmt(s, STMT_MESSAGE_ADOPT, e)))
+            return -1;
+        sqlite3_bind_int64(st, 1, account);
+        bind_text(st, 2, r->idem_key);
+        bind_text(st, 3, r->remote_id);
+        sqlite3_bind_int64(st, 4, r->remote_updated_at);
+        int f = one_int(s, st, &got, e, "message adopt");
+        if (f != 0) {
+            if (f > 0 && id)
+                *id = got;
+            return f < 0 ? -1 : STORE_WRITTEN;
+        }
+    }
+    if (!(st = stmt(s, STMT_MESSAGE_FIND, e)))
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, r->remote_id);
+    int64_t stored_updated = 0;
+    int rc = sqlite3_step(st);
+    int found = rc == SQLITE_ROW;
+    if (found) {
+        got = sqlite3_column_int64(st, 0);
+        stored_updated = sqlite3_column_int64(st, 1);
+    }
+    done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_err(s, e, rc, "message lookup");
+    if (!found)
+        return message_insert(s, account, thread, r->remote_id, r->direction, r->channel, r->author,
+                              r->body, r->sent_at, SEND_SYNCED, r->idem_key, "pms",
+                              r->remote_updated_at, id, e);
+    if (id)
+        *id = got;
+    if (r->remote_updated_at < stored_updated)
+        return STORE_STALE;
+    if (!(st = stmt(s, STMT_MESSAGE_UPDATE, e)))
+        return -1;
+    sqlite3_bind_int64(st, 1, got);
+    bind_text(st, 2, r->body);
+    bind_text(st, 3, r->author);
+    bind_text(st, 4, channel_name(r->channel));
+    bind_text(st, 5, direction_name(r->direction));
+    sqlite3_bind_int64(st, 6, r->sent_at);
+    sqlite3_bind_int64(st, 7, r->remote_updated_at);
+    return run(s, st, e, "message update");
+}
+
+int store_message_upsert(struct store *s, int64_t account, const struct rec_message *r, int64_t *id,
+                         struct err *e)
+{
+    if (need_remote_id(r->remote_id, "message", e) != 0)
+        return -1;
+    if (direction_parse(direction_name(r->direction)) < 0 ||
+        channel_parse(channel_name(r->channel)) < 0)
+        return err_set(e, STORE_EINVAL, FINAL, "message %s: bad direction or channel",
+                       r->remote_id);
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = message_upsert_tx(s, account, r, id, e);
+    return tx_leave(s, rc >= 0, rc, e);
+}
+
+static int vendor_upsert_tx(struct store *s, int64_t account, const struct rec_vendor *r,
+                            int64_t *id, struct err *e)
+{
+    int64_t vid;
+    sqlite3_stmt *st = stmt(s, STMT_VENDOR_UPSERT, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, r->remote_id);
+    bind_text(st, 3, r->name);
+    bind_text(st, 4, r->trade);
+    bind_text(st, 5, r->phone);
+    bind_text(st, 6, r->email);
+    bind_text(st, 7, r->insurance_expires);
+    sqlite3_bind_int(st, 8, r->active ? 1 : 0);
+    sqlite3_bind_int64(st, 9, r->remote_updated_at);
+    int rc = upsert_finish(s, st, STMT_VENDOR_ID, account, r->remote_id, &vid, e);
+    if (id)
+        *id = vid;
+    if (rc != STORE_WRITTEN || !r->preferred_property_remote_ids)
+        return rc;
+    if (!(st = stmt(s, STMT_VENDOR_PREF_CLEAR, e)))
+        return -1;
+    sqlite3_bind_int64(st, 1, vid);
+    if (run(s, st, e, "vendor preferences") != 0)
+        return -1;
+    for (const char *const *p = r->preferred_property_remote_ids; *p; p++) {
+        int64_t prop;
+        if (parent(s, STMT_PROPERTY_ID, "property", account, *p, &prop, e) != 0)
+            return -1;
+        if (!(st = stmt(s, STMT_VENDOR_PREF_ADD, e)))
+            return -1;
+        sqlite3_bind_int64(st, 1, vid);
+        sqlite3_bind_int64(st, 2, prop);
+        if (run(s, st, e, "vendor preference") != 0)
+            return -1;
+    }
+    return STORE_WRITTEN;
+}
+
+int store_vendor_upsert(struct store *s, int64_t account, const struct rec_vendor *r, int64_t *id,
+                        struct err *e)
+{
+    if (need_remote_id(r->remote_id, "vendor", e) != 0 || tx_enter(s, e) != 0)
+        return -1;
+    int rc = vendor_upsert_tx(s, account, r, id, e);
+    return tx_leave(s, rc >= 0, rc, e);
+}
+
+int store_work_order_upsert(struct store *s, int64_t account, const struct rec_work_order *r,
+                            int64_t *id, struct err *e)
+{
+    int64_t prop, unit, stay, thread, vendor;
+    if (need_remote_id(r->remote_id, "work order", e) != 0 ||
+        parent(s, STMT_PROPERTY_ID, "property", account, r->property_remote_id, &prop, e) != 0 ||
+        parent(s, STMT_UNIT_ID, "unit", account, r->unit_remote_id, &unit, e) != 0 ||
+        parent(s, STMT_STAY_ID, "stay", account, r->stay_remote_id, &stay, e) != 0 ||
+        parent(s, STMT_THREAD_ID, "thread", account, r->thread_remote_id, &thread, e) != 0 ||
+        parent(s, STMT_VENDOR_ID, "vendor", account, r->vendor_remote_id, &vendor, e) != 0)
+        return -1;
+    if (wo_status_parse(wo_status_name(r->status)) < 0 ||
+        priority_parse(priority_name(r->priority)) < 0)
+        return err_set(e, STORE_EINVAL, FINAL, "work order %s: bad status or priority",
+                       r->remote_id);
+    sqlite3_stmt *st = stmt(s, STMT_WO_UPSERT, e);
+    if (!st)
+        return -1;
+    int64_t now = now_ms();
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, r->remote_id);
+    bind_text(st, 3, r->title);
+    bind_text(st, 4, r->description);
+    bind_text(st, 5, wo_status_name(r->status));
+    bind_text(st, 6, r->remote_status);
+    bind_text(st, 7, priority_name(r->priority));
+    bind_text(st, 8, r->trade);
+    bind_id(st, 9, prop);
+    bind_id(st, 10, unit);
+    bind_id(st, 11, stay);
+    bind_id(st, 12, thread);
+    bind_id(st, 13, vendor);
+    bind_id(st, 14, r->schedule_start);
+    bind_id(st, 15, r->schedule_end);
+    bind_text(st, 16, r->due_date);
+    sqlite3_bind_int64(st, 17, r->created_at ? r->created_at : now);
+    sqlite3_bind_int64(st, 18, now);
+    sqlite3_bind_int64(st, 19, r->remote_updated_at);
+    return upsert_finish(s, st, STMT_WO_ID, account, r->remote_id, id, e);
+}
+
+/* ---- inbox ---- */
+
+static sqlite3_stmt *thread_query(struct store *s, unsigned shape, struct err *e)
+{
+    if (s->thread_stmts[shape])
+        return s->thread_stmts[shape];
+    struct buf b;
+    buf_init(&b);
+    if (shape & TQ_COUNT)
+        buf_puts(&b, "SELECT count(*) FROM thread t WHERE 1");
+    else
+        buf_puts(&b, "SELECT t.id, t.account_id, a.name, t.remote_id, t.subject,"
+                     " coalesce(c.name, ''), coalesce(p.name, ''), coalesce(u.name, ''),"
+                     " t.channel, t.last_preview, t.assignee, t.tags, t.last_message_at,"
+                     " coalesce(t.last_inbound_at, 0), t.needs_reply, t.unread, t.done,"
+                     " t.message_count,"
+                     " (SELECT count(*) FROM message m WHERE m.thread_id = t.id"
+                     "   AND m.send_state = 'pending'),"
+                     " (SELECT count(*) FROM message m WHERE m.thread_id = t.id"
+                     "   AND m.send_state IN ('failed', 'dead'))"
+                     " FROM thread t JOIN account a ON a.id = t.account_id"
+                     " LEFT JOIN contact c ON c.id = t.contact_id"
+                     " LEFT JOIN property p ON p.id = t.property_id"
+                     " LEFT JOIN unit u ON u.id = t.unit_id WHERE 1");
+    /* parameters are numbered by meaning so every shape binds the same way */
+    if (!(shape & TQ_DONE))
+        buf_puts(&b, " AND t.done = 0");
+    if (shape & TQ_ACCOUNT)
+        buf_puts(&b, " AND t.account_id = ?1");
+    if (shape & (TQ_NEEDS_REPLY | TQ_WAITING))
+        buf_puts(&b, " AND t.needs_reply = 1");
+    if (shape & TQ_ASSIGNEE)
+        buf_puts(&b, " AND t.assignee = ?2");
+    if (shape & TQ_TAG)
+        buf_puts(&b, " AND t.tags LIKE '%,' || ?3 || ',%'");
+    if (shape & TQ_AFTER)
+        buf_puts(&b, shape & TQ_WAITING ? " AND (coalesce(t.last_inbound_at, 0), t.id) > (?4, ?5)"
+                                        : " AND (t.last_message_at, t.id) < (?4, ?5)");
+    if (!(shape & TQ_COUNT))
+        buf_puts(&b, shape & TQ_WAITING ? " ORDER BY coalesce(t.last_inbound_at, 0), t.id LIMIT ?6"
+                                        : " ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?6");
+    int rc = sqlite3_prepare_v3(s->db, b.data, -1, SQLITE_PREPARE_PERSISTENT,
+                                &s->thread_stmts[shape], NULL);
+    buf_free(&b);
+    if (rc != SQLITE_OK) {
+        db_err(s, e, rc, "prepare thread list");
+        return NULL;
+    }
+    return s->thread_stmts[shape];
+}
+
+static unsigned thread_shape(const struct thread_filter *f)
+{
+    unsigned shape = 0;
+    if (f) {
+        shape |= f->account ? TQ_ACCOUNT : 0;
+        shape |= f->needs_reply ? TQ_NEEDS_REPLY : 0;
+        shape |= f->include_done ? TQ_DONE : 0;
+        shape |= f->assignee ? TQ_ASSIGNEE : 0;
+        shape |= f->tag ? TQ_TAG : 0;
+    }
+    return shape;
+}
+
+static void thread_bind(sqlite3_stmt *st, const struct thread_filter *f)
+{
+    if (!f)
+        return;
+    if (f->account)
+        sqlite3_bind_int64(st, 1, f->account);
+    if (f->assignee)
+        bind_text(st, 2, f->assignee);
+    if (f->tag)
+        bind_text(st, 3, f->tag);
+}
+
+int store_threads_page(struct store *s, const struct thread_filter *f, enum thread_sort sort,
+                       const struct page_key *after, size_t limit, struct thread_page *out,
+                       struct err *e)
+{
+    out->rows = NULL;
+    out->n = 0;
+    unsigned shape =
+        thread_shape(f) | (after ? TQ_AFTER : 0u) | (sort == THREAD_SORT_WAITING ? TQ_WAITING : 0u);
+    sqlite3_stmt *st = thread_query(s, shape, e);
+    if (!st)
+        return -1;
+    thread_bind(st, f);
+    if (after) {
+        sqlite3_bind_int64(st, 4, after->at);
+        sqlite3_bind_int64(st, 5, after->id);
+    }
+    sqlite3_bind_int64(st, 6, (int64_t)limit);
+    out->rows = xcalloc(limit ? limit : 1, sizeof(*out->rows));
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->n < limit) {
+        struct thread_row *r = &out->rows[out->n++];
+        r->id = sqlite3_column_int64(st, 0);
+        r->account = sqlite3_column_int64(st, 1);
+        r->account_name = col_text0(st, 2);
+        r->remote_id = col_text0(st, 3);
+        r->subject = col_text0(st, 4);
+        r->contact = col_text0(st, 5);
+        r->property = col_text0(st, 6);
+        r->unit = col_text0(st, 7);
+        r->channel = col_text0(st, 8);
+        r->preview = col_text0(st, 9);
+        r->assignee = col_text(st, 10);
+        r->tags = col_text0(st, 11);
+        r->last_message_at = sqlite3_column_int64(st, 12);
+        r->last_inbound_at = sqlite3_column_int64(st, 13);
+        r->needs_reply = sqlite3_column_int(st, 14);
+        r->unread = sqlite3_column_int(st, 15);
+        r->done = sqlite3_column_int(st, 16);
+        r->message_count = sqlite3_column_int(st, 17);
+        r->pending = sqlite3_column_int(st, 18);
+        r->failed = sqlite3_column_int(st, 19);
+        r->key.at = sort == THREAD_SORT_WAITING ? r->last_inbound_at : r->last_message_at;
+        r->key.id = r->id;
+    }
+    done(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        thread_page_free(out);
+        return db_err(s, e, rc, "thread list");
+    }
+    return 0;
+}
+
+int store_threads_count(struct store *s, const struct thread_filter *f, int64_t *count,
+                        struct err *e)
+{
+    sqlite3_stmt *st = thread_query(s, thread_shape(f) | TQ_COUNT, e);
+    if (!st)
+        return -1;
+    thread_bind(st, f);
+    *count = 0;
+    return one_int(s, st, count, e, "thread count") < 0 ? -1 : 0;
+}
+
+void thread_page_free(struct thread_page *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        struct thread_row *r = &p->rows[i];
+        free(r->account_name);
+        free(r->remote_id);
+        free(r->subject);
+        free(r->contact);
+        free(r->property);
+        free(r->unit);
+        free(r->channel);
+        free(r->preview);
+        free(r->assignee);
+        free(r->tags);
+    }
+    free(p->rows);
+    p->rows = NULL;
+    p->n = 0;
+}
+
+int store_messages(struct store *s, int64_t thread, struct message_list *out, struct err *e)
+{
+    out->rows = NULL;
+    out->n = 0;
+    sqlite3_stmt *st = stmt(s, STMT_MESSAGES_OF_THREAD, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, thread);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            out->rows = xrealloc(out->rows, cap * sizeof(*out->rows));
+        }
+        struct message_row *m = &out->rows[out->n++];
+        m->id = sqlite3_column_int64(st, 0);
+        m->remote_id = col_text(st, 1);
+        m->direction = (enum direction)direction_parse((const char *)sqlite3_column_text(st, 2));
+        m->channel = col_text0(st, 3);
+        m->author = col_text0(st, 4);
+        m->body = col_text0(st, 5);
+        m->sent_at = sqlite3_column_int64(st, 6);
+        m->send_state = (enum send_state)send_state_parse((const char *)sqlite3_column_text(st, 7));
+        m->send_error = col_text(st, 8);
+        m->idem_key = col_text(st, 9);
+    }
+    done(st);
+    if (rc != SQLITE_DONE) {
+        message_list_free(out);
+        return db_err(s, e, rc, "messages");
+    }
+    return 0;
+}
+
+void message_list_free(struct message_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->rows[i].remote_id);
+        free(l->rows[i].channel);
+        free(l->rows[i].author);
+        free(l->rows[i].body);
+        free(l->rows[i].send_error);
+        free(l->rows[i].idem_key);
+    }
+    free(l->rows);
+    l->rows = NULL;
+    l->n = 0;
+}
+
+/* Turn free text into an FTS5 query: every word becomes a quoted prefix term, so operators,
+ * quotes and column filters typed by a user are searched for, never interpreted. */
+static char *fts_query(const char *q)
+{
+    struct buf b;
+    buf_init(&b);
+    const unsigned char *p = (const unsigned char *)q;
+    while (*p) {
+        while (*p && (*p == ' ' || *p == '\t' || *p == '\n'))
+            p++;
+        const unsigned char *w = p;
+        int word = 0;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\n') {
+            if ((*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') ||
+                *p >= 0x80)
+                word = 1;
+            p++;
+        }
+        if (!word)
+            continue;
+        if (b.len)
+            buf_puts(&b, " ");
+        buf_puts(&b, "\"");
+        for (const unsigned char *c = w; c < p; c++)
+            buf_append(&b, *c == '"' ? "\"\"" : (const char *)c, *c == '"' ? 2 : 1);
+        buf_puts(&b, "\"*");
+    }
+    return b.data; /* NULL when there was no word */
+}
+
+int store_search(struct store *s, const char *query, size_t limit, struct search_hits *out,
+                 struct err *e)
+{
+    out->rows = NULL;
+    out->n = 0;
+    char *fq = fts_query(query ? query : "");
+    if (!fq)
+        return 0;
+    sqlite3_stmt *st = stmt(s, STMT_SEARCH, e);
+    if (!st) {
+        free(fq);
+        return -1;
+    }
+    bind_text(st, 1, fq);
+    sqlite3_bind_int64(st, 2, (int64_t)limit);
+    free(fq);
+    out->rows = xcalloc(limit ? limit : 1, sizeof(*out->rows));
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->n < limit) {
+        struct search_hit *h = &out->rows[out->n++];
+        h->message = sqlite3_column_int64(st, 0);
+        h->thread = sqlite3_column_int64(st, 1);
+        h->snippet = col_text0(st, 2);
+    }
+    done(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        search_hits_free(out);
+        return db_err(s, e, rc, "search");
+    }
+    return 0;
+}
+
+void search_hits_free(struct search_hits *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        free(h->rows[i].snippet);
+    free(h->rows);
+    h->rows = NULL;
+    h->n = 0;
+}
+
+/* ---- work orders ---- */
+
+int store_work_orders(struct store *s, int status, size_t limit, struct wo_list *out, struct err *e)
+{
+    out->rows = NULL;
+    out->n = 0;
+    sqlite3_stmt *st = stmt(s, status >= 0 ? STMT_WO_LIST_STATUS : STMT_WO_LIST_ALL, e);
+    if (!st)
+        return -1;
+    if (status >= 0)
+        bind_text(st, 1, wo_status_name((enum wo_status)status));
+    sqlite3_bind_int64(st, 2, (int64_t)limit);
+    out->rows = xcalloc(limit ? limit : 1, sizeof(*out->rows));
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->n < limit) {
+        struct wo_row *w = &out->rows[out->n++];
+        w->id = sqlite3_column_int64(st, 0);
+        w->account = sqlite3_column_int64(st, 1);
+        w->remote_id = col_text(st, 2);
+        w->title = col_text0(st, 3);
+        w->status = (enum wo_status)wo_status_parse((const char *)sqlite3_column_text(st, 4));
+        w->priority = (enum priority)priority_parse((const char *)sqlite3_column_text(st, 5));
+        w->trade = col_text0(st, 6);
+        w->property = col_text0(st, 7);
+        w->unit = col_text0(st, 8);
+        w->vendor = col_text0(st, 9);
+        w->thread = sqlite3_column_int64(st, 10);
+        w->sync_state = col_text0(st, 11);
+        w->sync_error = col_text(st, 12);
+        w->created_at = sqlite3_column_int64(st, 13);
+        w->updated_at = sqlite3_column_int64(st, 14);
+    }
+    done(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        wo_list_free(out);
+        return db_err(s, e, rc, "work orders");
+    }
+    return 0;
+}
+
+void wo_list_free(struct wo_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        struct wo_row *w = &l->rows[i];
+        free(w->remote_id);
+        free(w->title);
+        free(w->trade);
+        free(w->property);
+        free(w->unit);
+        free(w->vendor);
+        free(w->sync_state);
+        free(w->sync_error);
+    }
+    free(l->rows);
+    l->rows = NULL;
+    l->n = 0;
+}
+
+/* ---- local writes with their outbox op ---- */
+
+static int outbox_add(struct store *s, int64_t account, const char *entity, int64_t entity_id,
+                      const char *op, cJSON *payload, const char *idem_key, struct err *e)
+{
+    char *json = cJSON_PrintUnformatted(payload);
+    sqlite3_stmt *st = stmt(s, STMT_OUTBOX_ADD, e);
+    if (!st) {
+        free(json);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, entity);
+    sqlite3_bind_int64(st, 3, entity_id);
+    bind_text(st, 4, op);
+    bind_text(st, 5, json);
+    bind_text(st, 6, idem_key);
+    sqlite3_bind_int64(st, 7, now_ms());
+    free(json);
+    return run(s, st, e, "outbox insert");
+}
+
+static int new_idem_key(char out[48], struct err *e)
+{
+    char hex[33];
+    if (random_hex(hex, 16, e) != 0)
+        return -1;
+    snprintf(out, 48, "porter-%s", hex);
+    return 0;
+}
+
+static int wo_event(struct store *s, int64_t wo, const char *kind, const char *old_value,
+                    const char *new_value, const char *actor, const char *origin, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_WO_EVENT_ADD, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, wo);
+    sqlite3_bind_int64(st, 2, now_ms());
+    bind_text(st, 3, kind);
+    bind_text(st, 4, old_value);
+    bind_text(st, 5, new_value);
+    bind_text(st, 6, actor);
+    bind_text(st, 7, origin);
+    return run(s, st, e, "work-order history");
+}
+
+/* The thread's account, remote id and location, for ops that reference it. */
+struct thread_ref {
+    int64_t account, property, unit, stay;
+    char *remote_id; /* owned */
+};
+
+static int thread_ref(struct store *s, int64_t thread, struct thread_ref *t, struct err *e)
+{
+    memset(t, 0, sizeof(*t));
+    sqlite3_stmt *st = stmt(s, STMT_THREAD_REF, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, thread);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        t->account = sqlite3_column_int64(st, 0);
+        t->remote_id = col_text0(st, 1);
+        t->property = sqlite3_column_int64(st, 2);
+        t->unit = sqlite3_column_int64(st, 3);
+        t->stay = sqlite3_column_int64(st, 4);
+    }
+    done(st);
+    if (rc == SQLITE_DONE)
+        return err_set(e, STORE_ENOTFOUND, FINAL, "no thread %lld", (long long)thread);
+    return rc == SQLITE_ROW ? 0 : db_err(s, e, rc, "thread");
+}
+
+static int queue_reply_tx(struct store *s, int64_t thread, enum direction dir, enum channel ch,
+                          const char *author, const char *body, const char *key, int64_t *msg,
+                          struct err *e)
+{
+    struct thread_ref t;
+    if (thread_ref(s, thread, &t, e) != 0)
+        return -1;
+    int64_t id = 0;
+    int rc = message_insert(s, t.account, thread, NULL, dir, ch, author, body, now_ms(),
+                            SEND_PENDING, key, "porter", 0, &id, e);
+    if (rc == 0) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "thread", t.remote_id);
+        cJSON_AddStringToObject(p, "channel", channel_name(ch));
+        cJSON_AddStringToObject(p, "body", body);
+        rc = outbox_add(s, t.account, "message", id, dir == DIR_NOTE ? "note" : "reply", p, key, e);
+        cJSON_Delete(p);
+    }
+    free(t.remote_id);
+    if (rc == 0 && msg)
+        *msg = id;
+    return rc;
+}
+
+int store_queue_reply(struct store *s, int64_t thread, enum direction dir, enum channel ch,
+                      const char *author, const char *body, const char *idem_key, int64_t *msg,
+                      struct err *e)
+{
+    char key[48];
+    if (dir != DIR_OUT && dir != DIR_NOTE)
+        return err_set(e, STORE_EINVAL, FINAL, "a queued message is a reply or a note");
+    if (!body || !*body)
+        return err_set(e, STORE_EINVAL, FINAL, "empty message");
+    if (!idem_key) {
+        if (new_idem_key(key, e) != 0)
+            return -1;
+        idem_key = key;
+    }
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = queue_reply_tx(s, thread, dir, ch, author, body, idem_key, msg, e);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+static int queue_wo_status_tx(struct store *s, int64_t wo, enum wo_status status, const char *actor,
+                              const char *key, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_WO_GET_STATUS, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, wo);
+    int rc = sqlite3_step(st);
+    int64_t account = 0;
+    char *old = NULL, *remote = NULL;
+    if (rc == SQLITE_ROW) {
+        account = sqlite3_column_int64(st, 0);
+        old = col_text0(st, 1);
+        remote = col_text(st, 2);
+    }
+    done(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE
+                   ? err_set(e, STORE_ENOTFOUND, FINAL, "no work order %lld", (long long)wo)
+                   : db_err(s, e, rc, "work order");
+    rc = -1;
+    if ((st = stmt(s, STMT_WO_SET_STATUS, e))) {
+        sqlite3_bind_int64(st, 1, wo);
+        bind_text(st, 2, wo_status_name(status));
+        sqlite3_bind_int64(st, 3, now_ms());
+        rc = run(s, st, e, "work order status");
+    }
+    if (rc == 0)
+        rc = wo_event(s, wo, "status", old, wo_status_name(status), actor, "porter", e);
+    if (rc == 0) {
+        cJSON *p = cJSON_CreateObject();
+        if (remote)
+            cJSON_AddStringToObject(p, "remote_id", remote);
+        cJSON_AddStringToObject(p, "from", old);
+        cJSON_AddStringToObject(p, "status", wo_status_name(status));
+        rc = outbox_add(s, account, "work_order", wo, "wo_status", p, key, e);
+        cJSON_Delete(p);
+    }
+    free(old);
+    free(remote);
+    return rc;
+}
+
+int store_queue_wo_status(struct store *s, int64_t wo, enum wo_status status, const char *actor,
+                          struct err *e)
+{
+    char key[48];
+    if (wo_status_parse(wo_status_name(status)) < 0)
+        return err_set(e, STORE_EINVAL, FINAL, "bad work-order status %d", status);
+    if (new_idem_key(key, e) != 0 || tx_enter(s, e) != 0)
+        return -1;
+    int rc = queue_wo_status_tx(s, wo, status, actor, key, e);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+static int queue_wo_create_tx(struct store *s, int64_t account, const char *title,
+                              const char *description, enum priority prio, int64_t thread,
+                              const char *actor, const char *key, int64_t *wo, struct err *e)
+{
+    struct thread_ref t;
+    memset(&t, 0, sizeof(t));
+    if (thread && thread_ref(s, thread, &t, e) != 0)
+        return -1;
+    if (thread && t.account != account) {
+        free(t.remote_id);
+        return err_set(e, STORE_EINVAL, FINAL, "thread %lld belongs to another account",
+                       (long long)thread);
+    }
+    int rc = -1;
+    sqlite3_stmt *st = stmt(s, STMT_WO_INSERT_LOCAL, e);
+    int64_t id = 0;
+    if (st) {
+        sqlite3_bind_int64(st, 1, account);
+        bind_text(st, 2, title);
+        bind_text(st, 3, description);
+        bind_text(st, 4, priority_name(prio));
+        bind_id(st, 5, t.property);
+        bind_id(st, 6, t.unit);
+        bind_id(st, 7, t.stay);
+        bind_id(st, 8, thread);
+        sqlite3_bind_int64(st, 9, now_ms());
+        rc = run(s, st, e, "work order insert");
+        id = sqlite3_last_insert_rowid(s->db);
+    }
+    if (rc == 0)
+        rc = wo_event(s, id, "created", NULL, "new", actor, "porter", e);
+    if (rc == 0) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "title", title);
+        cJSON_AddStringToObject(p, "description", description ? description : "");
+        cJSON_AddStringToObject(p, "priority", priority_name(prio));
+        if (t.remote_id)
+            cJSON_AddStringToObject(p, "thread", t.remote_id);
+        rc = outbox_add(s, account, "work_order", id, "wo_create", p, key, e);
+        cJSON_Delete(p);
+    }
+    free(t.remote_id);
+    if (rc == 0 && wo)
+        *wo = id;
+    return rc;
+}
+
+int store_queue_wo_create(struct store *s, int64_t account, const char *title,
+                          const char *description, enum priority prio, int64_t thread,
+                          const char *actor, int64_t *wo, struct err *e)
+{
+    char key[48];
+    if (!title || !*title)
+        return err_set(e, STORE_EINVAL, FINAL, "a work order needs a title");
+    if (priority_parse(priority_name(prio)) < 0)
+        return err_set(e, STORE_EINVAL, FINAL, "bad priority %d", prio);
+    if (new_idem_key(key, e) != 0 || tx_enter(s, e) != 0)
+        return -1;
+    int rc = queue_wo_create_tx(s, account, title, description, prio, thread, actor, key, wo, e);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+int store_outbox_count(struct store *s, int64_t account, const char *state, int64_t *n,
+                       struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, account ? STMT_OUTBOX_COUNT_ACCOUNT : STMT_OUTBOX_COUNT_ALL, e);
+    if (!st)
+        return -1;
+    bind_text(st, 1, state);
+    if (account)
+        sqlite3_bind_int64(st, 2, account);
+    *n = 0;
+    return one_int(s, st, n, e, "outbox count") < 0 ? -1 : 0;
+}
+
+/* ---- inbound events ---- */
+
+int store_inbound_put(struct store *s, int64_t account, const char *event_id, const char *kind,
+                      const char *body, struct err *e)
+{
+    if (!event_id || !*event_id || !body)
+        return err_set(e, STORE_EINVAL, FINAL, "inbound event without id or body");
+    sqlite3_stmt *st = stmt(s, STMT_INBOUND_PUT, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, event_id);
+    bind_text(st, 3, kind);
+    bind_text(st, 4, body);
+    sqlite3_bind_int64(st, 5, now_ms());
+    if (run(s, st, e, "inbound event") != 0)
+        return -1;
+    return sqlite3_changes(s->db) ? 0 : 1;
+}

@@ -1,0 +1,250 @@
+/* store.h - porter's SQLite store: the only module that speaks SQL.
+ *
+ * One struct store is one connection; every thread opens its own (SQLite is the only state
+ * shared between threads). Connections run in WAL mode with busy_timeout, foreign keys on
+ * and synchronous=FULL, so a commit that acknowledges a webhook or queues a write is on
+ * disk before the function returns. Write transactions begin IMMEDIATE. Prepared statements
+ * are cached per connection. The database file and its -wal/-shm files are created 0600.
+ *
+ * Error convention: functions return 0 (or a documented positive value) on success and -1
+ * on failure with *e filled: e->code is the SQLite result code or one of STORE_E*, e->retry
+ * is RETRY_LATER for SQLITE_BUSY/LOCKED and missing parents, FINAL otherwise.
+ *
+ * Upserts are keyed on (account, remote id) and are idempotent. A record whose
+ * remote_updated_at is older than the stored one is ignored (STORE_STALE is returned), so
+ * replays and out-of-order deliveries never move a row backwards. Only PMS-owned columns
+ * are written by an upsert: local triage state (assignee, tags, snooze, done, read) is
+ * never touched.
+ */
+#ifndef PORTER_STORE_H
+#define PORTER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "util.h"
+
+struct store;
+
+/* Positive results of upserts. */
+#define STORE_WRITTEN 0
+#define STORE_STALE   1 /* the stored row is newer; nothing changed */
+
+/* e->code values of our own (SQLite codes are < 256). */
+#define STORE_ENOPARENT 1001 /* a referenced parent (thread, property...) is not stored yet */
+#define STORE_ENEWER    1002 /* database written by a newer porter */
+#define STORE_ENOTFOUND 1003 /* no such row */
+#define STORE_EINVAL    1004 /* a required field is missing or a value is out of range */
+
+/* The newest schema version this binary knows (the last migration in data/schema.sql). */
+int store_latest_version(void);
+
+/* Open (creating if needed) and migrate to the latest version. A database newer than this
+ * binary is refused: e->code STORE_ENEWER, message naming both versions. */
+struct store *store_open(const char *path, struct err *e);
+
+/* Test hook: open and migrate only up to `version` (0 = empty database). */
+struct store *store_open_version(const char *path, int version, struct err *e);
+
+/* The schema version (PRAGMA user_version) of the open database. */
+int store_version(struct store *s);
+
+void store_close(struct store **s);
+
+/* Transactions. store_begin is BEGIN IMMEDIATE; nesting is not supported. */
+int store_begin(struct store *s, struct err *e);
+int store_commit(struct store *s, struct err *e);
+void store_rollback(struct store *s);
+
+/* PRAGMA data_version: changes when another connection commits. */
+int64_t store_data_version(struct store *s);
+
+/* ---- accounts ---- */
+
+/* The id of account `name`, inserting it (with its adapter) if new. */
+int store_account_ensure(struct store *s, const char *name, const char *adapter, int64_t *id,
+                         struct err *e);
+
+/* ---- upserts from the PMS (see the contract at the top) ----
+ * Each returns STORE_WRITTEN or STORE_STALE, or -1. *id (optional) receives the local id. */
+int store_property_upsert(struct store *s, int64_t account, const struct rec_property *r,
+                          int64_t *id, struct err *e);
+int store_unit_upsert(struct store *s, int64_t account, const struct rec_unit *r, int64_t *id,
+                      struct err *e);
+int store_contact_upsert(struct store *s, int64_t account, const struct rec_contact *r, int64_t *id,
+                         struct err *e);
+int store_stay_upsert(struct store *s, int64_t account, const struct rec_stay *r, int64_t *id,
+                      struct err *e);
+int store_thread_upsert(struct store *s, int64_t account, const struct rec_thread *r, int64_t *id,
+                        struct err *e);
+/* A message whose thread is not stored yet fails with STORE_ENOPARENT (RETRY_LATER). A
+ * message carrying the idem_key of a message porter queued adopts that row (the echo of
+ * porter's own write) instead of inserting a duplicate. Updates the thread's derived
+ * columns (last message, preview, needs_reply, unread). */
+int store_message_upsert(struct store *s, int64_t account, const struct rec_message *r, int64_t *id,
+                         struct err *e);
+int store_vendor_upsert(struct store *s, int64_t account, const struct rec_vendor *r, int64_t *id,
+                        struct err *e);
+int store_work_order_upsert(struct store *s, int64_t account, const struct rec_work_order *r,
+                            int64_t *id, struct err *e);
+
+/* ---- inbox ---- */
+
+enum thread_sort {
+    THREAD_SORT_NEWEST,  /* last message first */
+    THREAD_SORT_WAITING, /* needs reply, longest waiting first (SLA order) */
+};
+
+struct thread_filter {
+    int64_t account;      /* 0: all accounts */
+    int needs_reply;      /* 1: only threads waiting for a reply */
+    int include_done;     /* 1: include threads marked done */
+    const char *assignee; /* NULL: anyone */
+    const char *tag;      /* NULL: any */
+};
+
+/* Keyset position in a thread list: the sort key and id of a row. */
+struct page_key {
+    int64_t at;
+    int64_t id;
+};
+
+struct thread_row {
+    int64_t id;
+    int64_t account;
+    char *account_name; /* owned */
+    char *remote_id;    /* owned */
+    char *subject;      /* owned */
+    char *contact;      /* owned: contact name or "" */
+    char *property;     /* owned: property name or "" */
+    char *unit;         /* owned: unit name or "" */
+    char *channel;      /* owned */
+    char *preview;      /* owned: last message, raw (sanitise before display) */
+    char *assignee;     /* owned, may be NULL */
+    char *tags;         /* owned */
+    int64_t last_message_at;
+    int64_t last_inbound_at;
+    int needs_reply;
+    int unread;
+    int done;
+    int message_count;
+    int pending; /* messages of the thread still in the outbox */
+    int failed;  /* messages that failed to send */
+    struct page_key key;
+};
+
+struct thread_page {
+    struct thread_row *rows; /* owned */
+    size_t n;
+};
+
+/* Up to `limit` threads after `after` (NULL: from the top) in the given sort. */
+int store_threads_page(struct store *s, const struct thread_filter *f, enum thread_sort sort,
+                       const struct page_key *after, size_t limit, struct thread_page *out,
+                       struct err *e);
+int store_threads_count(struct store *s, const struct thread_filter *f, int64_t *count,
+                        struct err *e);
+void thread_page_free(struct thread_page *p);
+
+struct message_row {
+    int64_t id;
+    char *remote_id; /* owned, may be NULL */
+    enum direction direction;
+    char *channel; /* owned */
+    char *author;  /* owned */
+    char *body;    /* owned: raw (sanitise before display) */
+    int64_t sent_at;
+    enum send_state send_state;
+    char *send_error; /* owned, may be NULL */
+    char *idem_key;   /* owned, may be NULL */
+};
+
+struct message_list {
+    struct message_row *rows; /* owned, oldest first */
+    size_t n;
+};
+
+int store_messages(struct store *s, int64_t thread, struct message_list *out, struct err *e);
+void message_list_free(struct message_list *l);
+
+struct search_hit {
+    int64_t message;
+    int64_t thread;
+    char *snippet; /* owned: body excerpt with matches between [ and ] */
+};
+
+struct search_hits {
+    struct search_hit *rows; /* owned, best match first */
+    size_t n;
+};
+
+/* Full-text search of message bodies and authors. Every word of `query` must match (as a
+ * prefix); FTS syntax in the query is treated as plain text, so any input is safe. */
+int store_search(struct store *s, const char *query, size_t limit, struct search_hits *out,
+                 struct err *e);
+void search_hits_free(struct search_hits *h);
+
+/* ---- work orders ---- */
+
+struct wo_row {
+    int64_t id;
+    int64_t account;
+    char *remote_id; /* owned, may be NULL (not yet created at the PMS) */
+    char *title;     /* owned */
+    enum wo_status status;
+    enum priority priority;
+    char *trade;    /* owned */
+    char *property; /* owned: name or "" */
+    char *unit;     /* owned: name or "" */
+    char *vendor;   /* owned: name or "" */
+    int64_t thread;
+    char *sync_state; /* owned: synced | pending | failed */
+    char *sync_error; /* owned, may be NULL */
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+struct wo_list {
+    struct wo_row *rows; /* owned */
+    size_t n;
+};
+
+/* Work orders in `status` (or every status when status < 0), emergencies first, then oldest
+ * first: the order of a board column. */
+int store_work_orders(struct store *s, int status, size_t limit, struct wo_list *out,
+                      struct err *e);
+void wo_list_free(struct wo_list *l);
+
+/* ---- local writes: the change and its outbox op commit together ---- */
+
+/* Queue a reply (DIR_OUT) or internal note (DIR_NOTE) on a thread: a pending message and an
+ * outbox op ('reply' / 'note') with the same idempotency key, in one transaction.
+ * idem_key may be NULL (a random key is made). *msg (optional) gets the message id. */
+int store_queue_reply(struct store *s, int64_t thread, enum direction dir, enum channel ch,
+                      const char *author, const char *body, const char *idem_key, int64_t *msg,
+                      struct err *e);
+
+/* Change a work order's status from porter: the row (sync_state pending), a wo_event and an
+ * outbox op 'wo_status', in one transaction. */
+int store_queue_wo_status(struct store *s, int64_t wo, enum wo_status status, const char *actor,
+                          struct err *e);
+
+/* Create a work order from porter (remote_id NULL until pushed): the row, a 'created'
+ * wo_event and an outbox op 'wo_create', in one transaction. */
+int store_queue_wo_create(struct store *s, int64_t account, const char *title,
+                          const char *description, enum priority prio, int64_t thread,
+                          const char *actor, int64_t *wo, struct err *e);
+
+/* Number of outbox ops in a state ("pending", "sent", ...) for an account (0: all). */
+int store_outbox_count(struct store *s, int64_t account, const char *state, int64_t *n,
+                       struct err *e);
+
+/* ---- inbound events ---- */
+
+/* Store a raw webhook event, deduplicated on (account, event_id). Returns 0 when stored,
+ * 1 when it was a duplicate (nothing written), -1 on error. Durable on return. */
+int store_inbound_put(struct store *s, int64_t account, const char *event_id, const char *kind,
+                      const char *body, struct err *e);
+
+#endif

@@ -1,0 +1,80 @@
+#!/bin/sh
+# cli.sh - the porter binary: options, commands, configuration refusal, database creation.
+. "$PORTER_TOP/tests/tap.sh"
+P=${PORTER_BIN:?}
+t=$(mktemp -d "${TMPDIR:-/tmp}/porter-cli.XXXXXX")
+trap 'rm -rf "$t"' EXIT
+export XDG_CONFIG_HOME="$t/config" XDG_DATA_HOME="$t/data" XDG_STATE_HOME="$t/state" HOME="$t/home"
+
+out=$("$P" --help); rc=$?
+is "--help exits 0" "$rc" 0
+like "--help lists --config" "$out" '--config DIR'
+like "--help lists --db" "$out" '--db FILE'
+for c in tui config init; do like "--help lists command $c" "$out" "^  $c "; done
+out=$("$P" --version)
+like "--version prints a version and the schema" "$out" '^porter [0-9]+\.[0-9]+\.[0-9]+ \(schema [0-9]+\)$'
+out=$("$P" frobnicate 2>&1); rc=$?
+is "unknown command exits 2" "$rc" 2
+like "unknown command is named" "$out" "unknown command 'frobnicate'"
+out=$("$P" --bogus 2>&1); rc=$?
+is "unknown option exits 2" "$rc" 2
+
+out=$("$P" config); rc=$?
+is "config with no files exits 0" "$rc" 0
+like "config shows XDG accounts.conf path" "$out" "accounts.conf: $t/config/porter/accounts.conf"
+like "config shows XDG database path" "$out" "database: +$t/data/porter/porter.db"
+like "config shows XDG log path" "$out" "log: +$t/state/porter/porter.log"
+like "default webhook listener" "$out" "webhooks: +127.0.0.1:8787"
+
+mkdir -p "$t/config/porter"
+cat >"$t/config/porter/accounts.conf" <<'CONF'
+[ha]
+adapter = hostaway
+client_id = 10450
+secret = s3cr3t-value
+CONF
+chmod 644 "$t/config/porter/accounts.conf"
+out=$("$P" init 2>&1); rc=$?
+is "group/world-readable accounts.conf refused" "$rc" 1
+like "refusal names the file and the fix" "$out" "chmod 600 $t/config/porter/accounts.conf"
+ok "refusal happens before the database is created" test ! -e "$t/data/porter/porter.db"
+chmod 600 "$t/config/porter/accounts.conf"
+out=$("$P" config); rc=$?
+is "0600 accounts.conf accepted" "$rc" 0
+like "account listed" "$out" '\[ha\] adapter=hostaway'
+case $out in *s3cr3t-value*) leaked=1 ;; *) leaked=0 ;; esac
+is "secret never printed" "$leaked" 0
+
+printf '[hb]\nadapter = hostaway\npoll_interval = soon\n' >>"$t/config/porter/accounts.conf"
+out=$("$P" config 2>&1); rc=$?
+is "bad line refused" "$rc" 1
+like "bad line reported as file:line" "$out" "accounts.conf:7:"
+printf '[ha]\nadapter = hostaway\n' >"$t/config/porter/accounts.conf"
+
+out=$("$P" init); rc=$?
+is "init exits 0" "$rc" 0
+like "init reports the schema version" "$out" 'schema version [0-9]+'
+mode=$(stat -c %a "$t/data/porter/porter.db")
+is "database created 0600" "$mode" 600
+mode=$(stat -c %a "$t/data/porter")
+is "data directory created 0700" "$mode" 700
+ok "log file written" test -s "$t/state/porter/porter.log"
+out=$("$P" init)
+like "init is idempotent" "$out" 'schema version [0-9]+'
+
+out=$("$P" --db "$t/other.db" init)
+like "--db overrides the database path" "$out" "^$t/other.db: schema version"
+mkdir -p "$t/alt"
+printf '[general]\nlog_level = loud\n' >"$t/alt/porter.conf"
+out=$("$P" --config "$t/alt" config 2>&1); rc=$?
+is "--config reads porter.conf from DIR" "$rc" 1
+like "bad porter.conf value named with file:line" "$out" "$t/alt/porter.conf:2:"
+
+# a database from a newer porter is refused with both versions named
+if command -v python3 >/dev/null 2>&1; then
+    python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version=999'); c.commit()" "$t/other.db"
+    out=$("$P" --db "$t/other.db" init 2>&1); rc=$?
+    is "newer database refused" "$rc" 1
+    like "refusal names both versions" "$out" 'version 999.*version [0-9]+'
+fi
+tap_done
