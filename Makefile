@@ -38,7 +38,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
 TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS))
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DPORTER_VERSION='"$(VERSION)"' \
              -DPORTER_DATADIR='"$(DATADIR)"' \
-             $(WARN) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Isrc -Iadapters -Iui -I$(BUILD)/gen -MMD -MP
+             $(WARN) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -Isrc -Isrc/sync -Iadapters -Iui -I$(BUILD)/gen -MMD -MP
 
 CORE_SRC    = $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard src/sync/*.c)
 ADAPTER_SRC = $(wildcard adapters/*.c)

@@ -373,3 +373,14 @@ CREATE TABLE presence (
     heartbeat_at INTEGER NOT NULL,
     PRIMARY KEY (thread_id, who)
 );
+
+-- migration 2: outbox lanes and local-only messages
+-- An outbox op's lane orders it: ops of one lane are sent strictly in id order (one
+-- thread's replies, one work order's changes); different lanes go concurrently.
+ALTER TABLE outbox ADD COLUMN lane TEXT NOT NULL DEFAULT '';
+UPDATE outbox SET lane = CASE entity
+    WHEN 'message' THEN 'thread:' || (SELECT thread_id FROM message WHERE message.id = outbox.entity_id)
+    ELSE entity || ':' || entity_id END;
+CREATE INDEX outbox_lane ON outbox(account_id, lane, state, id);
+-- 1: the PMS has no place for this message (e.g. internal notes on Hostaway): kept here only.
+ALTER TABLE message ADD COLUMN local_only INTEGER NOT NULL DEFAULT 0 CHECK (local_only IN (0, 1));

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "cli.h"
 #include "config.h"
 #include "log.h"
 #include "store.h"
@@ -34,6 +35,13 @@ static const struct command commands[] = {
     {"config", "", "check the configuration and print paths and accounts (no secrets)", 0,
      cmd_config},
     {"init", "", "create or migrate the database and print its schema version", 1, cmd_init},
+    {"sync", "[--once]", "run the sync engine headless (--once: one pass, then exit)", 1, cli_sync},
+    {"status", "[--json]", "sync health per account (exit 3 when a sync is broken)", 1, cli_status},
+    {"threads", "[--json]", "list conversations, newest first", 1, cli_threads},
+    {"messages", "THREAD", "the messages of a thread ([--json])", 1, cli_messages},
+    {"send", "THREAD TEXT", "queue a reply to the guest or tenant", 1, cli_send},
+    {"note", "THREAD TEXT", "queue an internal note", 1, cli_note},
+    {"wo", "list|set", "work orders: list [--json]; set WO status=STATUS", 1, cli_wo},
 };
 
 static void usage(FILE *f)
@@ -51,7 +59,7 @@ static void usage(FILE *f)
                "\n"
                "commands:\n");
     for (size_t i = 0; i < ARRAY_LEN(commands); i++)
-        fprintf(f, "  %-8s %-10s %s\n", commands[i].name, commands[i].args, commands[i].help);
+        fprintf(f, "  %-8s %-12s %s\n", commands[i].name, commands[i].args, commands[i].help);
     fprintf(f, "\nSee porter(1) and porter.conf(5).\n");
 }
 

@@ -72,8 +72,10 @@ extern const char porter_schema_sql[];
       " stay_id = coalesce(?6, stay_id), property_id = coalesce(?7, property_id)," \
       " unit_id = coalesce(?8, unit_id), channel = ?9, remote_updated_at = ?10" \
       " WHERE ?10 >= remote_updated_at RETURNING id") \
-    X(THREAD_REF, "SELECT account_id, remote_id, property_id, unit_id, stay_id FROM thread" \
-      " WHERE id = ?1") \
+    X(THREAD_REF, "SELECT t.account_id, t.remote_id, t.property_id, t.unit_id, t.stay_id," \
+      " p.remote_id, u.remote_id, st.remote_id FROM thread t" \
+      " LEFT JOIN property p ON p.id = t.property_id LEFT JOIN unit u ON u.id = t.unit_id" \
+      " LEFT JOIN stay st ON st.id = t.stay_id WHERE t.id = ?1") \
     X(MESSAGE_FIND, "SELECT id, remote_updated_at FROM message WHERE account_id = ?1" \
       " AND remote_id = ?2") \
     X(MESSAGE_ADOPT, "UPDATE message SET remote_id = ?3, send_state = 'synced', send_error = NULL," \
@@ -131,7 +133,79 @@ extern const char porter_schema_sql[];
     X(WO_EVENT_ADD, "INSERT INTO wo_event(work_order_id, at, kind, old_value, new_value, actor," \
       " origin) VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, ''), ?7)") \
     X(OUTBOX_ADD, "INSERT INTO outbox(account_id, entity, entity_id, op, payload, idem_key," \
-      " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)") \
+      " created_at, lane) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)") \
+    X(OUTBOX_CLAIM, \
+      "SELECT o.id, o.account_id, o.entity, o.entity_id, o.op, o.payload, o.idem_key," \
+      " CASE o.entity WHEN 'work_order' THEN (SELECT remote_id FROM work_order w" \
+      "   WHERE w.id = o.entity_id) WHEN 'message' THEN (SELECT remote_id FROM message m" \
+      "   WHERE m.id = o.entity_id) END, o.attempts, o.created_at FROM outbox o" \
+      " WHERE o.account_id = ?1 AND o.state = 'pending' AND o.next_attempt_at <= ?2" \
+      " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.account_id = o.account_id" \
+      "   AND p.lane = o.lane AND p.id < o.id AND p.state IN ('pending', 'inflight'))" \
+      " ORDER BY o.id LIMIT ?3") \
+    X(OUTBOX_INFLIGHT, "UPDATE outbox SET state = 'inflight', attempts = attempts + 1" \
+      " WHERE id = ?1") \
+    X(OUTBOX_WAKE, "UPDATE outbox SET next_attempt_at = 0 WHERE account_id = ?1" \
+      " AND state = 'pending'") \
+    X(OUTBOX_RECOVER, "UPDATE outbox SET state = 'pending' WHERE account_id = ?1" \
+      " AND state = 'inflight'") \
+    X(OUTBOX_GET, "SELECT entity, entity_id, account_id FROM outbox WHERE id = ?1") \
+    X(OUTBOX_SENT, "UPDATE outbox SET state = 'sent', sent_at = ?2, remote_id = ?3," \
+      " last_error = NULL WHERE id = ?1") \
+    X(OUTBOX_RETRY, "UPDATE outbox SET state = 'pending', next_attempt_at = ?2, last_error = ?3" \
+      " WHERE id = ?1") \
+    X(OUTBOX_FAIL, "UPDATE outbox SET state = 'failed', last_error = ?2 WHERE id = ?1") \
+    X(OUTBOX_DEPTH_ALL, "SELECT count(*), coalesce(min(created_at), 0) FROM outbox" \
+      " WHERE state IN ('pending', 'inflight')") \
+    X(OUTBOX_DEPTH, "SELECT count(*), coalesce(min(created_at), 0) FROM outbox" \
+      " WHERE state IN ('pending', 'inflight') AND account_id = ?1") \
+    X(MESSAGE_ECHO_FIND, "SELECT id, thread_id FROM message WHERE account_id = ?1" \
+      " AND remote_id = ?2 AND id <> ?3") \
+    X(MESSAGE_DELETE, "DELETE FROM message WHERE id = ?1") \
+    X(THREAD_UNCOUNT, "UPDATE thread SET message_count = max(message_count - 1, 0) WHERE id = ?1") \
+    X(MESSAGE_SENT, "UPDATE message SET remote_id = coalesce(?2, remote_id)," \
+      " send_state = 'synced', send_error = NULL, local_only = ?3 WHERE id = ?1") \
+    X(MESSAGE_FAILED, "UPDATE message SET send_state = 'failed', send_error = ?2 WHERE id = ?1") \
+    X(WO_SENT, "UPDATE work_order SET remote_id = coalesce(remote_id, ?2), sync_error = NULL," \
+      " sync_state = CASE WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.entity = 'work_order'" \
+      "   AND o.entity_id = ?1 AND o.state IN ('pending', 'inflight')) THEN 'pending'" \
+      "   ELSE 'synced' END WHERE id = ?1") \
+    X(WO_FAILED, "UPDATE work_order SET sync_state = 'failed', sync_error = ?2 WHERE id = ?1") \
+    X(INBOUND_DUE, "SELECT id, account_id, kind, body, attempts, received_at FROM inbound_event" \
+      " WHERE state IN ('new', 'retry') AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2") \
+    X(INBOUND_MARK, "UPDATE inbound_event SET state = ?2, next_attempt_at = ?3, error = ?4," \
+      " attempts = attempts + 1, applied_at = CASE WHEN ?2 = 'applied' THEN ?5 END WHERE id = ?1") \
+    X(CURSOR_GET, "SELECT cursor FROM sync_cursor WHERE account_id = ?1 AND entity = ?2") \
+    X(CURSOR_SET, "INSERT INTO sync_cursor(account_id, entity, cursor, updated_at)" \
+      " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(account_id, entity) DO UPDATE SET cursor = ?3," \
+      " updated_at = ?4") \
+    X(ACCOUNT_STATE, "UPDATE account SET state = ?2, state_reason = ?3 WHERE id = ?1") \
+    X(ACCOUNT_PULLED, "UPDATE account SET last_pull_at = ?2 WHERE id = ?1") \
+    X(ACCOUNT_HOOKED, "UPDATE account SET last_webhook_at = ?2 WHERE id = ?1") \
+    X(ACCOUNT_CIRCUIT, "UPDATE account SET circuit = ?2 WHERE id = ?1") \
+    X(TOKEN_GET, "SELECT token, coalesce(token_expires_at, 0) FROM account WHERE id = ?1" \
+      " AND token IS NOT NULL") \
+    X(TOKEN_PUT, "UPDATE account SET token = ?2, token_expires_at = ?3 WHERE id = ?1") \
+    X(TOKEN_MINT, "INSERT INTO token_mint(account_id, minted_at) VALUES (?1, ?2)") \
+    X(TOKEN_MINTS, "SELECT count(*) FROM token_mint WHERE account_id = ?1 AND minted_at >= ?2") \
+    X(LEASE_TAKE, "INSERT INTO lease(name, holder, acquired_at, expires_at) VALUES (?1, ?2, ?3, ?4)" \
+      " ON CONFLICT(name) DO UPDATE SET acquired_at = CASE WHEN holder = ?2 THEN acquired_at" \
+      " ELSE ?3 END, holder = ?2, expires_at = ?4 WHERE holder = ?2 OR expires_at < ?3") \
+    X(LEASE_HOLDER, "SELECT holder = ?2 FROM lease WHERE name = ?1") \
+    X(LEASE_RELEASE, "DELETE FROM lease WHERE name = ?1 AND holder = ?2") \
+    X(METRIC_ADD, "INSERT INTO metric(account_id, name, at, value) VALUES (?1, ?2, ?3, ?4)") \
+    X(ALERT_BUMP, "UPDATE alert SET count = count + 1, last_seen = ?5, message = ?4," \
+      " acked_at = NULL WHERE account_id IS ?1 AND kind = ?2 AND subject = ?3") \
+    X(ALERT_ADD, "INSERT INTO alert(account_id, kind, subject, message, first_seen, last_seen)" \
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?5)") \
+    X(HEALTH_ACCOUNTS, "SELECT id, name, adapter, state, state_reason, circuit," \
+      " coalesce(last_pull_at, 0), coalesce(last_webhook_at, 0)," \
+      " (SELECT count(*) FROM alert l WHERE l.account_id = a.id AND l.acked_at IS NULL)" \
+      " FROM account a ORDER BY name") \
+    X(HEALTH_LATENCY, "SELECT value FROM metric WHERE account_id = ?1 AND name = ?2" \
+      " AND at >= ?3 ORDER BY value") \
+    X(HEALTH_COUNT, "SELECT count(*) FROM metric WHERE account_id = ?1 AND name = ?2" \
+      " AND at >= ?3") \
     X(OUTBOX_COUNT_ALL, "SELECT count(*) FROM outbox WHERE state = ?1") \
     X(OUTBOX_COUNT_ACCOUNT, "SELECT count(*) FROM outbox WHERE state = ?1 AND account_id = ?2") \
     X(MESSAGES_OF_THREAD, \
@@ -407,14 +481,18 @@ static int migrate(struct store *s, int target, struct err *e)
 
 struct store *store_open_version(const char *path, int version, struct err *e)
 {
-    /* Create the file 0600 ourselves: SQLite gives -wal and -shm the mode of the database. */
+    /* Create a new database file 0600 ourselves: SQLite gives -wal and -shm the mode of the
+     * database. O_EXCL matters: close() drops every POSIX lock this process holds on the
+     * file, so opening and closing an existing database behind the back of this process's
+     * other connections would let two writers in at once and corrupt it. */
     if (strcmp(path, ":memory:") != 0) {
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) {
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            close(fd);
+        else if (errno != EEXIST) {
             err_set(e, errno, FINAL, "cannot open database %s: %s", path, strerror(errno));
             return NULL;
         }
-        close(fd);
     }
     struct store *s = xcalloc(1, sizeof(*s));
     s->path = xstrdup(path);
@@ -1214,9 +1292,16 @@ void wo_list_free(struct wo_list *l)
 
 /* ---- local writes with their outbox op ---- */
 
+/* Queue an op. Its lane orders it: a thread's messages, or one work order's changes. */
 static int outbox_add(struct store *s, int64_t account, const char *entity, int64_t entity_id,
-                      const char *op, cJSON *payload, const char *idem_key, struct err *e)
+                      int64_t lane_thread, const char *op, cJSON *payload, const char *idem_key,
+                      struct err *e)
 {
+    char lane[48];
+    if (lane_thread)
+        snprintf(lane, sizeof(lane), "thread:%lld", (long long)lane_thread);
+    else
+        snprintf(lane, sizeof(lane), "%s:%lld", entity, (long long)entity_id);
     char *json = cJSON_PrintUnformatted(payload);
     sqlite3_stmt *st = stmt(s, STMT_OUTBOX_ADD, e);
     if (!st) {
@@ -1230,6 +1315,7 @@ static int outbox_add(struct store *s, int64_t account, const char *entity, int6
     bind_text(st, 5, json);
     bind_text(st, 6, idem_key);
     sqlite3_bind_int64(st, 7, now_ms());
+    bind_text(st, 8, lane);
     free(json);
     return run(s, st, e, "outbox insert");
 }
@@ -1262,8 +1348,17 @@ static int wo_event(struct store *s, int64_t wo, const char *kind, const char *o
 /* The thread's account, remote id and location, for ops that reference it. */
 struct thread_ref {
     int64_t account, property, unit, stay;
-    char *remote_id; /* owned */
+    char *remote_id;                          /* owned */
+    char *property_rid, *unit_rid, *stay_rid; /* owned, may be NULL */
 };
+
+static void thread_ref_free(struct thread_ref *t)
+{
+    free(t->remote_id);
+    free(t->property_rid);
+    free(t->unit_rid);
+    free(t->stay_rid);
+}
 
 static int thread_ref(struct store *s, int64_t thread, struct thread_ref *t, struct err *e)
 {
@@ -1279,6 +1374,9 @@ static int thread_ref(struct store *s, int64_t thread, struct thread_ref *t, str
         t->property = sqlite3_column_int64(st, 2);
         t->unit = sqlite3_column_int64(st, 3);
         t->stay = sqlite3_column_int64(st, 4);
+        t->property_rid = col_text(st, 5);
+        t->unit_rid = col_text(st, 6);
+        t->stay_rid = col_text(st, 7);
     }
     done(st);
     if (rc == SQLITE_DONE)
@@ -1301,10 +1399,11 @@ static int queue_reply_tx(struct store *s, int64_t thread, enum direction dir, e
         cJSON_AddStringToObject(p, "thread", t.remote_id);
         cJSON_AddStringToObject(p, "channel", channel_name(ch));
         cJSON_AddStringToObject(p, "body", body);
-        rc = outbox_add(s, t.account, "message", id, dir == DIR_NOTE ? "note" : "reply", p, key, e);
+        rc = outbox_add(s, t.account, "message", id, thread, dir == DIR_NOTE ? "note" : "reply", p,
+                        key, e);
         cJSON_Delete(p);
     }
-    free(t.remote_id);
+    thread_ref_free(&t);
     if (rc == 0 && msg)
         *msg = id;
     return rc;
@@ -1365,7 +1464,7 @@ static int queue_wo_status_tx(struct store *s, int64_t wo, enum wo_status status
             cJSON_AddStringToObject(p, "remote_id", remote);
         cJSON_AddStringToObject(p, "from", old);
         cJSON_AddStringToObject(p, "status", wo_status_name(status));
-        rc = outbox_add(s, account, "work_order", wo, "wo_status", p, key, e);
+        rc = outbox_add(s, account, "work_order", wo, 0, "wo_status", p, key, e);
         cJSON_Delete(p);
     }
     free(old);
@@ -1394,7 +1493,7 @@ static int queue_wo_create_tx(struct store *s, int64_t account, const char *titl
     if (thread && thread_ref(s, thread, &t, e) != 0)
         return -1;
     if (thread && t.account != account) {
-        free(t.remote_id);
+        thread_ref_free(&t);
         return err_set(e, STORE_EINVAL, FINAL, "thread %lld belongs to another account",
                        (long long)thread);
     }
@@ -1421,12 +1520,17 @@ static int queue_wo_create_tx(struct store *s, int64_t account, const char *titl
         cJSON_AddStringToObject(p, "title", title);
         cJSON_AddStringToObject(p, "description", description ? description : "");
         cJSON_AddStringToObject(p, "priority", priority_name(prio));
-        if (t.remote_id)
-            cJSON_AddStringToObject(p, "thread", t.remote_id);
-        rc = outbox_add(s, account, "work_order", id, "wo_create", p, key, e);
+        const char *refs[][2] = {{"thread", t.remote_id},
+                                 {"property", t.property_rid},
+                                 {"unit", t.unit_rid},
+                                 {"stay", t.stay_rid}};
+        for (size_t i = 0; i < ARRAY_LEN(refs); i++)
+            if (refs[i][1])
+                cJSON_AddStringToObject(p, refs[i][0], refs[i][1]);
+        rc = outbox_add(s, account, "work_order", id, 0, "wo_create", p, key, e);
         cJSON_Delete(p);
     }
-    free(t.remote_id);
+    thread_ref_free(&t);
     if (rc == 0 && wo)
         *wo = id;
     return rc;
@@ -1478,4 +1582,594 @@ int store_inbound_put(struct store *s, int64_t account, const char *event_id, co
     if (run(s, st, e, "inbound event") != 0)
         return -1;
     return sqlite3_changes(s->db) ? 0 : 1;
+}
+
+/* ---- sync engine: outbox ---- */
+
+int store_outbox_claim(struct store *s, int64_t account, int64_t now, size_t limit,
+                       struct outbox_batch *out, struct err *e)
+{
+    out->rows = NULL;
+    out->n = 0;
+    if (tx_enter(s, e) != 0)
+        return -1;
+    sqlite3_stmt *st = stmt(s, STMT_OUTBOX_CLAIM, e);
+    int rc = st ? SQLITE_OK : SQLITE_ERROR;
+    if (st) {
+        sqlite3_bind_int64(st, 1, account);
+        sqlite3_bind_int64(st, 2, now);
+        sqlite3_bind_int64(st, 3, (int64_t)limit);
+        out->rows = xcalloc(limit ? limit : 1, sizeof(*out->rows));
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->n < limit) {
+            struct outbox_row *r = &out->rows[out->n++];
+            r->id = sqlite3_column_int64(st, 0);
+            r->account = sqlite3_column_int64(st, 1);
+            r->entity = col_text0(st, 2);
+            r->entity_id = sqlite3_column_int64(st, 3);
+            r->op = col_text0(st, 4);
+            r->payload = col_text0(st, 5);
+            r->idem_key = col_text0(st, 6);
+            r->remote_id = col_text(st, 7);
+            r->attempts = sqlite3_column_int(st, 8);
+            r->created_at = sqlite3_column_int64(st, 9);
+        }
+        done(st);
+    }
+    int ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+    if (!ok && st)
+        db_err(s, e, rc, "outbox claim");
+    for (size_t i = 0; ok && i < out->n; i++) {
+        if (!(st = stmt(s, STMT_OUTBOX_INFLIGHT, e))) {
+            ok = 0;
+            break;
+        }
+        sqlite3_bind_int64(st, 1, out->rows[i].id);
+        ok = run(s, st, e, "outbox claim") == 0;
+    }
+    if (!ok)
+        outbox_batch_free(out);
+    return tx_leave(s, ok, ok ? 0 : -1, e);
+}
+
+void outbox_batch_free(struct outbox_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        struct outbox_row *r = &b->rows[i];
+        free(r->entity);
+        free(r->op);
+        free(r->payload);
+        free(r->idem_key);
+        free(r->remote_id);
+    }
+    free(b->rows);
+    b->rows = NULL;
+    b->n = 0;
+}
+
+int store_outbox_recover(struct store *s, int64_t account, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_OUTBOX_RECOVER, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    return run(s, st, e, "outbox recover");
+}
+
+int store_outbox_wake(struct store *s, int64_t account, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_OUTBOX_WAKE, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    return run(s, st, e, "outbox wake");
+}
+
+/* The entity (message or work order) an op carries. */
+static int outbox_entity(struct store *s, int64_t op, char **entity, int64_t *id, int64_t *account,
+                         struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_OUTBOX_GET, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, op);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *entity = col_text0(st, 0);
+        *id = sqlite3_column_int64(st, 1);
+        *account = sqlite3_column_int64(st, 2);
+    }
+    done(st);
+    if (rc == SQLITE_DONE)
+        return err_set(e, STORE_ENOTFOUND, FINAL, "no outbox op %lld", (long long)op);
+    return rc == SQLITE_ROW ? 0 : db_err(s, e, rc, "outbox op");
+}
+
+/* A message's remote id arrived: if the echo of this very message was stored first (by a
+ * webhook or a poll racing the answer), drop that duplicate so one row remains. */
+static int message_adopt(struct store *s, int64_t account, int64_t msg, const char *remote_id,
+                         int local_only, struct err *e)
+{
+    sqlite3_stmt *st;
+    if (remote_id && *remote_id) {
+        if (!(st = stmt(s, STMT_MESSAGE_ECHO_FIND, e)))
+            return -1;
+        sqlite3_bind_int64(st, 1, account);
+        bind_text(st, 2, remote_id);
+        sqlite3_bind_int64(st, 3, msg);
+        int64_t dup = 0, dup_thread = 0;
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            dup = sqlite3_column_int64(st, 0);
+            dup_thread = sqlite3_column_int64(st, 1);
+        }
+        done(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return db_err(s, e, rc, "echo lookup");
+        if (dup) {
+            if (!(st = stmt(s, STMT_MESSAGE_DELETE, e)))
+                return -1;
+            sqlite3_bind_int64(st, 1, dup);
+            if (run(s, st, e, "echo delete") != 0 || !(st = stmt(s, STMT_THREAD_UNCOUNT, e)))
+                return -1;
+            sqlite3_bind_int64(st, 1, dup_thread);
+            if (run(s, st, e, "echo delete") != 0)
+                return -1;
+        }
+    }
+    if (!(st = stmt(s, STMT_MESSAGE_SENT, e)))
+        return -1;
+    sqlite3_bind_int64(st, 1, msg);
+    bind_text(st, 2, remote_id && *remote_id ? remote_id : NULL);
+    sqlite3_bind_int(st, 3, local_only ? 1 : 0);
+    return run(s, st, e, "message sent");
+}
+
+static int outbox_done_tx(struct store *s, int64_t op, const char *remote_id, int local_only,
+                          struct err *e)
+{
+    char *entity = NULL;
+    int64_t id = 0, account = 0;
+    if (outbox_entity(s, op, &entity, &id, &account, e) != 0)
+        return -1;
+    sqlite3_stmt *st = stmt(s, STMT_OUTBOX_SENT, e);
+    int rc = -1;
+    if (st) {
+        sqlite3_bind_int64(st, 1, op);
+        sqlite3_bind_int64(st, 2, now_ms());
+        bind_text(st, 3, remote_id && *remote_id ? remote_id : NULL);
+        rc = run(s, st, e, "outbox sent");
+    }
+    if (rc == 0 && strcmp(entity, "message") == 0)
+        rc = message_adopt(s, account, id, remote_id, local_only, e);
+    else if (rc == 0 && strcmp(entity, "work_order") == 0) {
+        rc = -1;
+        if ((st = stmt(s, STMT_WO_SENT, e))) {
+            sqlite3_bind_int64(st, 1, id);
+            bind_text(st, 2, remote_id && *remote_id ? remote_id : NULL);
+            rc = run(s, st, e, "work order sent");
+        }
+    }
+    free(entity);
+    return rc;
+}
+
+int store_outbox_done(struct store *s, int64_t op, const char *remote_id, int local_only,
+                      struct err *e)
+{
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = outbox_done_tx(s, op, remote_id, local_only, e);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+int store_outbox_retry(struct store *s, int64_t op, int64_t next_attempt_at, const char *error,
+                       struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_OUTBOX_RETRY, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, op);
+    sqlite3_bind_int64(st, 2, next_attempt_at);
+    bind_text(st, 3, error);
+    return run(s, st, e, "outbox retry");
+}
+
+static int outbox_fail_tx(struct store *s, int64_t op, const char *error, struct err *e)
+{
+    char *entity = NULL;
+    int64_t id = 0, account = 0;
+    if (outbox_entity(s, op, &entity, &id, &account, e) != 0)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *st = stmt(s, STMT_OUTBOX_FAIL, e);
+    if (st) {
+        sqlite3_bind_int64(st, 1, op);
+        bind_text(st, 2, error);
+        rc = run(s, st, e, "outbox fail");
+    }
+    enum stmt_id mark = strcmp(entity, "message") == 0      ? STMT_MESSAGE_FAILED
+                        : strcmp(entity, "work_order") == 0 ? STMT_WO_FAILED
+                                                            : STMT_COUNT;
+    if (rc == 0 && mark != STMT_COUNT) {
+        rc = -1;
+        if ((st = stmt(s, mark, e))) {
+            sqlite3_bind_int64(st, 1, id);
+            bind_text(st, 2, error);
+            rc = run(s, st, e, "mark failed");
+        }
+    }
+    free(entity);
+    return rc;
+}
+
+int store_outbox_fail(struct store *s, int64_t op, const char *error, struct err *e)
+{
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = outbox_fail_tx(s, op, error, e);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+int store_outbox_depth(struct store *s, int64_t account, int64_t *depth, int64_t *oldest,
+                       struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, account ? STMT_OUTBOX_DEPTH : STMT_OUTBOX_DEPTH_ALL, e);
+    if (!st)
+        return -1;
+    if (account)
+        sqlite3_bind_int64(st, 1, account);
+    int rc = sqlite3_step(st);
+    *depth = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    *oldest = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    done(st);
+    return rc == SQLITE_ROW ? 0 : db_err(s, e, rc, "outbox depth");
+}
+
+/* ---- sync engine: inbound events ---- */
+
+int store_inbound_due(struct store *s, int64_t now, size_t limit, struct inbound_batch *out,
+                      struct err *e)
+{
+    out->rows = NULL;
+    out->n = 0;
+    sqlite3_stmt *st = stmt(s, STMT_INBOUND_DUE, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, (int64_t)limit);
+    out->rows = xcalloc(limit ? limit : 1, sizeof(*out->rows));
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->n < limit) {
+        struct inbound_row *r = &out->rows[out->n++];
+        r->id = sqlite3_column_int64(st, 0);
+        r->account = sqlite3_column_int64(st, 1);
+        r->kind = col_text0(st, 2);
+        r->body = col_text0(st, 3);
+        r->attempts = sqlite3_column_int(st, 4);
+        r->received_at = sqlite3_column_int64(st, 5);
+    }
+    done(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        inbound_batch_free(out);
+        return db_err(s, e, rc, "inbound events");
+    }
+    return 0;
+}
+
+void inbound_batch_free(struct inbound_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->rows[i].kind);
+        free(b->rows[i].body);
+    }
+    free(b->rows);
+    b->rows = NULL;
+    b->n = 0;
+}
+
+int store_inbound_mark(struct store *s, int64_t event, const char *state, int64_t next_attempt_at,
+                       const char *error, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_INBOUND_MARK, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, event);
+    bind_text(st, 2, state);
+    sqlite3_bind_int64(st, 3, next_attempt_at);
+    bind_text(st, 4, error);
+    sqlite3_bind_int64(st, 5, now_ms());
+    return run(s, st, e, "inbound mark");
+}
+
+/* ---- cursors, accounts, tokens ---- */
+
+int store_cursor_get(struct store *s, int64_t account, const char *entity, char **cursor,
+                     struct err *e)
+{
+    *cursor = NULL;
+    sqlite3_stmt *st = stmt(s, STMT_CURSOR_GET, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, entity);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *cursor = col_text(st, 0);
+    done(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(s, e, rc, "cursor");
+}
+
+int store_cursor_set(struct store *s, int64_t account, const char *entity, const char *cursor,
+                     struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_CURSOR_SET, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, entity);
+    bind_text(st, 3, cursor ? cursor : "");
+    sqlite3_bind_int64(st, 4, now_ms());
+    return run(s, st, e, "cursor");
+}
+
+/* Run a prepared UPDATE of one account: ?1 = account, ?2 = text or time, ?3 = text. */
+static int account_update(struct store *s, enum stmt_id id, int64_t account, const char *a,
+                          int64_t t, const char *b, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, id, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    if (a)
+        bind_text(st, 2, a);
+    else
+        sqlite3_bind_int64(st, 2, t);
+    if (b)
+        bind_text(st, 3, b);
+    return run(s, st, e, "account");
+}
+
+int store_account_state(struct store *s, int64_t account, const char *state, const char *reason,
+                        struct err *e)
+{
+    return account_update(s, STMT_ACCOUNT_STATE, account, state, 0, reason, e);
+}
+
+int store_account_touch(struct store *s, int64_t account, int webhook, struct err *e)
+{
+    return account_update(s, webhook ? STMT_ACCOUNT_HOOKED : STMT_ACCOUNT_PULLED, account, NULL,
+                          now_ms(), NULL, e);
+}
+
+int store_account_circuit(struct store *s, int64_t account, const char *circuit, struct err *e)
+{
+    return account_update(s, STMT_ACCOUNT_CIRCUIT, account, circuit, 0, NULL, e);
+}
+
+int store_token_get(struct store *s, int64_t account, char **token, int64_t *expires_at,
+                    struct err *e)
+{
+    *token = NULL;
+    *expires_at = 0;
+    sqlite3_stmt *st = stmt(s, STMT_TOKEN_GET, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *token = col_text(st, 0);
+        *expires_at = sqlite3_column_int64(st, 1);
+    }
+    done(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(s, e, rc, "token");
+}
+
+static int token_put_tx(struct store *s, int64_t account, const char *token, int64_t expires_at,
+                        struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_TOKEN_PUT, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, token);
+    sqlite3_bind_int64(st, 3, expires_at);
+    if (run(s, st, e, "token") != 0 || !(st = stmt(s, STMT_TOKEN_MINT, e)))
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    sqlite3_bind_int64(st, 2, now_ms());
+    return run(s, st, e, "token mint");
+}
+
+int store_token_put(struct store *s, int64_t account, const char *token, int64_t expires_at,
+                    struct err *e)
+{
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = token_put_tx(s, account, token, expires_at, e);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+int store_token_mints(struct store *s, int64_t account, int64_t since, int64_t *n, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_TOKEN_MINTS, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    sqlite3_bind_int64(st, 2, since);
+    *n = 0;
+    return one_int(s, st, n, e, "token mints") < 0 ? -1 : 0;
+}
+
+/* ---- lease, metrics, alerts, health ---- */
+
+int store_lease(struct store *s, const char *name, const char *holder, int64_t ttl_ms,
+                struct err *e)
+{
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int64_t now = now_ms(), mine = 0;
+    sqlite3_stmt *st = stmt(s, STMT_LEASE_TAKE, e);
+    int rc = -1;
+    if (st) {
+        bind_text(st, 1, name);
+        bind_text(st, 2, holder);
+        sqlite3_bind_int64(st, 3, now);
+        sqlite3_bind_int64(st, 4, now + ttl_ms);
+        rc = run(s, st, e, "lease");
+    }
+    if (rc == 0 && (st = stmt(s, STMT_LEASE_HOLDER, e))) {
+        bind_text(st, 1, name);
+        bind_text(st, 2, holder);
+        rc = one_int(s, st, &mine, e, "lease") < 0 ? -1 : 0;
+    }
+    return tx_leave(s, rc == 0, rc == 0 ? (mine ? 1 : 0) : -1, e);
+}
+
+int store_lease_release(struct store *s, const char *name, const char *holder, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_LEASE_RELEASE, e);
+    if (!st)
+        return -1;
+    bind_text(st, 1, name);
+    bind_text(st, 2, holder);
+    return run(s, st, e, "lease release");
+}
+
+int store_metric(struct store *s, int64_t account, const char *name, double value, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_METRIC_ADD, e);
+    if (!st)
+        return -1;
+    bind_id(st, 1, account);
+    bind_text(st, 2, name);
+    sqlite3_bind_int64(st, 3, now_ms());
+    sqlite3_bind_double(st, 4, value);
+    return run(s, st, e, "metric");
+}
+
+int store_alert(struct store *s, int64_t account, const char *kind, const char *subject,
+                const char *message, struct err *e)
+{
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *st = stmt(s, STMT_ALERT_BUMP, e);
+    if (st) {
+        bind_id(st, 1, account);
+        bind_text(st, 2, kind);
+        bind_text(st, 3, subject ? subject : "");
+        bind_text(st, 4, message);
+        sqlite3_bind_int64(st, 5, now_ms());
+        rc = run(s, st, e, "alert");
+    }
+    if (rc == 0 && sqlite3_changes(s->db) == 0) {
+        rc = -1;
+        if ((st = stmt(s, STMT_ALERT_ADD, e))) {
+            bind_id(st, 1, account);
+            bind_text(st, 2, kind);
+            bind_text(st, 3, subject ? subject : "");
+            bind_text(st, 4, message);
+            sqlite3_bind_int64(st, 5, now_ms());
+            rc = run(s, st, e, "alert");
+        }
+    }
+    if (rc == 0)
+        log_warn("alert", "%s %s: %s", kind, subject ? subject : "", message);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+static int64_t metric_count(struct store *s, int64_t account, const char *name, int64_t since)
+{
+    sqlite3_stmt *st = stmt(s, STMT_HEALTH_COUNT, NULL);
+    int64_t n = 0;
+    if (!st)
+        return 0;
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, name);
+    sqlite3_bind_int64(st, 3, since);
+    one_int(s, st, &n, NULL, "metric count");
+    return n;
+}
+
+/* p50, p95 and max of a latency metric since `since` (values come sorted). */
+static void latency(struct store *s, int64_t account, int64_t since, struct health_row *h)
+{
+    sqlite3_stmt *st = stmt(s, STMT_HEALTH_LATENCY, NULL);
+    if (!st)
+        return;
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, "webhook_latency_ms");
+    sqlite3_bind_int64(st, 3, since);
+    double *v = NULL;
+    size_t n = 0, cap = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            v = xrealloc(v, cap * sizeof(*v));
+        }
+        v[n++] = sqlite3_column_double(st, 0);
+    }
+    done(st);
+    if (n) {
+        h->lat_p50 = v[(n - 1) / 2];
+        h->lat_p95 = v[(size_t)((double)(n - 1) * 0.95)];
+        h->lat_max = v[n - 1];
+    }
+    free(v);
+}
+
+int store_health(struct store *s, struct health *out, struct err *e)
+{
+    out->rows = NULL;
+    out->n = 0;
+    sqlite3_stmt *st = stmt(s, STMT_HEALTH_ACCOUNTS, e);
+    if (!st)
+        return -1;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 4;
+            out->rows = xrealloc(out->rows, cap * sizeof(*out->rows));
+        }
+        struct health_row *h = &out->rows[out->n++];
+        memset(h, 0, sizeof(*h));
+        h->account = sqlite3_column_int64(st, 0);
+        h->name = col_text0(st, 1);
+        h->adapter = col_text0(st, 2);
+        h->state = col_text0(st, 3);
+        h->reason = col_text(st, 4);
+        h->circuit = col_text0(st, 5);
+        h->last_pull_at = sqlite3_column_int64(st, 6);
+        h->last_webhook_at = sqlite3_column_int64(st, 7);
+        h->open_alerts = sqlite3_column_int64(st, 8);
+    }
+    done(st);
+    if (rc != SQLITE_DONE) {
+        health_free(out);
+        return db_err(s, e, rc, "health");
+    }
+    int64_t now = now_ms();
+    for (size_t i = 0; i < out->n; i++) {
+        struct health_row *h = &out->rows[i];
+        latency(s, h->account, now - 3600 * 1000, h);
+        store_outbox_depth(s, h->account, &h->outbox_depth, &h->outbox_oldest, NULL);
+        h->failures = metric_count(s, h->account, "failure", now - 86400 * 1000);
+        h->rate_limited = metric_count(s, h->account, "rate_limited", now - 86400 * 1000);
+    }
+    return 0;
+}
+
+void health_free(struct health *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        free(h->rows[i].name);
+        free(h->rows[i].adapter);
+        free(h->rows[i].state);
+        free(h->rows[i].reason);
+        free(h->rows[i].circuit);
+    }
+    free(h->rows);
+    h->rows = NULL;
+    h->n = 0;
 }

@@ -247,4 +247,134 @@ int store_outbox_count(struct store *s, int64_t account, const char *state, int6
 int store_inbound_put(struct store *s, int64_t account, const char *event_id, const char *kind,
                       const char *body, struct err *e);
 
+/* ---- sync engine: outbox ---- */
+
+struct outbox_row {
+    int64_t id;
+    int64_t account;
+    char *entity; /* owned: message | work_order | thread */
+    int64_t entity_id;
+    char *op;        /* owned */
+    char *payload;   /* owned */
+    char *idem_key;  /* owned */
+    char *remote_id; /* owned: the entity's remote id, may be NULL */
+    int attempts;
+    int64_t created_at;
+};
+
+struct outbox_batch {
+    struct outbox_row *rows; /* owned */
+    size_t n;
+};
+
+/* Claim up to `limit` ops of `account` that are due (next_attempt_at <= now) and first in
+ * their lane (no earlier op of the same lane is unfinished): they become 'inflight' and
+ * their attempt is counted durably *before* anything is sent. A row's attempts is the
+ * number of earlier attempts: > 0 means one may have landed (a crash, a timeout), so the
+ * pusher looks it up at the PMS before sending again. */
+int store_outbox_claim(struct store *s, int64_t account, int64_t now, size_t limit,
+                       struct outbox_batch *out, struct err *e);
+void outbox_batch_free(struct outbox_batch *b);
+
+/* At start-up: every 'inflight' op of the account back to 'pending' (attempts kept). */
+int store_outbox_recover(struct store *s, int64_t account, struct err *e);
+
+/* The op landed: 'sent', and its entity adopts the remote id (message synced, work order
+ * synced). `local_only`: the PMS has no place for it; the row is kept and labelled local. */
+int store_outbox_done(struct store *s, int64_t op, const char *remote_id, int local_only,
+                      struct err *e);
+/* Transient failure: back to 'pending' at next_attempt_at, error kept. */
+int store_outbox_retry(struct store *s, int64_t op, int64_t next_attempt_at, const char *error,
+                       struct err *e);
+/* Permanent failure: 'failed' with the PMS's message, shown on the message or card. */
+int store_outbox_fail(struct store *s, int64_t op, const char *error, struct err *e);
+/* Every pending op of the account is due now (the PMS came back after an outage: ops that
+ * were backing off because of it should not wait out their backoff). */
+int store_outbox_wake(struct store *s, int64_t account, struct err *e);
+/* Oldest pending op's created_at (0 when none) and number of unfinished ops. */
+int store_outbox_depth(struct store *s, int64_t account, int64_t *depth, int64_t *oldest,
+                       struct err *e);
+
+/* ---- sync engine: inbound events ---- */
+
+struct inbound_row {
+    int64_t id;
+    int64_t account;
+    char *kind; /* owned */
+    char *body; /* owned */
+    int attempts;
+    int64_t received_at;
+};
+
+struct inbound_batch {
+    struct inbound_row *rows; /* owned */
+    size_t n;
+};
+
+/* Events of any account in state new/retry that are due, oldest first. */
+int store_inbound_due(struct store *s, int64_t now, size_t limit, struct inbound_batch *out,
+                      struct err *e);
+void inbound_batch_free(struct inbound_batch *b);
+/* state: "applied" (latency sample recorded), "retry" (at next_attempt_at) or
+ * "quarantined" (with the reason). */
+int store_inbound_mark(struct store *s, int64_t event, const char *state, int64_t next_attempt_at,
+                       const char *error, struct err *e);
+
+/* ---- sync engine: cursors, accounts, tokens, lease, health ---- */
+
+/* The cursor of (account, entity) into *cursor (owned; NULL when none). */
+int store_cursor_get(struct store *s, int64_t account, const char *entity, char **cursor,
+                     struct err *e);
+int store_cursor_set(struct store *s, int64_t account, const char *entity, const char *cursor,
+                     struct err *e);
+
+/* Account state: unknown | ok | degraded | down | auth_failed, with a reason. */
+int store_account_state(struct store *s, int64_t account, const char *state, const char *reason,
+                        struct err *e);
+/* Record a successful pull or a received webhook (now). */
+int store_account_touch(struct store *s, int64_t account, int webhook, struct err *e);
+int store_account_circuit(struct store *s, int64_t account, const char *circuit, struct err *e);
+
+int store_token_get(struct store *s, int64_t account, char **token, int64_t *expires_at,
+                    struct err *e);
+int store_token_put(struct store *s, int64_t account, const char *token, int64_t expires_at,
+                    struct err *e);
+int store_token_mints(struct store *s, int64_t account, int64_t since, int64_t *n, struct err *e);
+
+/* The sync lease `name`: take it when free or stale (expires_at < now), or renew it when
+ * `holder` has it. Returns 1 when held by `holder` after the call, 0 when someone else
+ * holds it, -1 on error. */
+int store_lease(struct store *s, const char *name, const char *holder, int64_t ttl_ms,
+                struct err *e);
+int store_lease_release(struct store *s, const char *name, const char *holder, struct err *e);
+
+/* A metric sample (latency in ms, a counter increment...). */
+int store_metric(struct store *s, int64_t account, const char *name, double value, struct err *e);
+
+/* Raise (or repeat: count + 1, last_seen now) an alert. account 0: global. */
+int store_alert(struct store *s, int64_t account, const char *kind, const char *subject,
+                const char *message, struct err *e);
+
+struct health_row {
+    int64_t account;
+    char *name;    /* owned */
+    char *adapter; /* owned */
+    char *state;   /* owned */
+    char *reason;  /* owned, may be NULL */
+    char *circuit; /* owned */
+    int64_t last_pull_at, last_webhook_at;
+    double lat_p50, lat_p95, lat_max; /* webhook-to-committed, ms, last hour */
+    int64_t outbox_depth, outbox_oldest;
+    int64_t failures, rate_limited; /* last 24 h */
+    int64_t open_alerts;
+};
+
+struct health {
+    struct health_row *rows; /* owned */
+    size_t n;
+};
+
+int store_health(struct store *s, struct health *out, struct err *e);
+void health_free(struct health *h);
+
 #endif

@@ -1,0 +1,387 @@
+/* cli.c - see cli.h. Text output is for people (remote text with control bytes replaced),
+ * --json output is for scripts (cJSON escapes everything). Exit status: 0 ok, 1 error,
+ * 2 usage. */
+#include "cli.h"
+
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "log.h"
+#include "notify.h"
+
+static int has_flag(int argc, char **argv, const char *flag)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], flag) == 0)
+            return 1;
+    return 0;
+}
+
+/* Print remote text on one line with control bytes (C0, DEL, ESC sequences) replaced. */
+static void put_clean(FILE *f, const char *s, size_t max)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && n < max; p++, n++)
+        fputc(*p < 0x20 || *p == 0x7f ? ' ' : *p, f);
+}
+
+static void print_json(cJSON *j)
+{
+    char *out = cJSON_Print(j);
+    puts(out);
+    free(out);
+    cJSON_Delete(j);
+}
+
+static void fmt_time(int64_t ms, char out[32])
+{
+    if (ms <= 0) {
+        strcpy(out, "-");
+        return;
+    }
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+static volatile sig_atomic_t stop_requested;
+static struct notify sig_notify;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+    notify_poke(&sig_notify);
+}
+
+int cli_sync(struct config *c, struct store *s, int argc, char **argv)
+{
+    (void)s;
+    int once = has_flag(argc, argv, "--once");
+    struct err e;
+    if (c->naccounts == 0) {
+        fprintf(stderr, "porter: no accounts in %s; nothing to sync\n", c->accounts_path);
+        return 1;
+    }
+    struct engine *g = engine_new(c, NULL, &e);
+    if (!g) {
+        fprintf(stderr, "porter: %s\n", e.msg);
+        return 1;
+    }
+    if (once) {
+        int rc = engine_run_once(g, &e);
+        if (rc != 0)
+            fprintf(stderr, "porter: %s\n", e.msg);
+        engine_free(&g);
+        return rc == 0 ? 0 : 1;
+    }
+    if (notify_init(&sig_notify, &e) != 0 || engine_start(g, &e) != 0) {
+        fprintf(stderr, "porter: %s\n", e.msg);
+        engine_free(&g);
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    fprintf(stderr, "porter: syncing %zu account(s); webhooks on %s; SIGTERM stops\n", c->naccounts,
+            c->listen);
+    while (!stop_requested)
+        notify_wait(&sig_notify, 1000);
+    engine_free(&g);
+    notify_fini(&sig_notify);
+    log_info("cli", "sync stopped by signal");
+    return 0;
+}
+
+int cli_status(struct config *c, struct store *s, int argc, char **argv)
+{
+    (void)c;
+    struct health h;
+    struct err e;
+    if (store_health(s, &h, &e) != 0) {
+        fprintf(stderr, "porter: %s\n", e.msg);
+        return 1;
+    }
+    int broken = 0;
+    for (size_t i = 0; i < h.n; i++)
+        broken |= strcmp(h.rows[i].state, "ok") != 0 && strcmp(h.rows[i].state, "unknown") != 0;
+    if (has_flag(argc, argv, "--json")) {
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t i = 0; i < h.n; i++) {
+            const struct health_row *r = &h.rows[i];
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "account", r->name);
+            cJSON_AddStringToObject(o, "adapter", r->adapter);
+            cJSON_AddStringToObject(o, "state", r->state);
+            if (r->reason)
+                cJSON_AddStringToObject(o, "reason", r->reason);
+            cJSON_AddStringToObject(o, "circuit", r->circuit);
+            cJSON_AddNumberToObject(o, "last_pull_at", (double)r->last_pull_at);
+            cJSON_AddNumberToObject(o, "last_webhook_at", (double)r->last_webhook_at);
+            cJSON_AddNumberToObject(o, "latency_p50_ms", r->lat_p50);
+            cJSON_AddNumberToObject(o, "latency_p95_ms", r->lat_p95);
+            cJSON_AddNumberToObject(o, "latency_max_ms", r->lat_max);
+            cJSON_AddNumberToObject(o, "outbox_depth", (double)r->outbox_depth);
+            cJSON_AddNumberToObject(o, "outbox_oldest_at", (double)r->outbox_oldest);
+            cJSON_AddNumberToObject(o, "failures_24h", (double)r->failures);
+            cJSON_AddNumberToObject(o, "rate_limited_24h", (double)r->rate_limited);
+            cJSON_AddNumberToObject(o, "open_alerts", (double)r->open_alerts);
+            cJSON_AddItemToArray(arr, o);
+        }
+        print_json(arr);
+    } else {
+        printf("%-16s %-9s %-11s %-20s %-20s %9s %6s %6s %5s\n", "ACCOUNT", "ADAPTER", "STATE",
+               "LAST PULL", "LAST WEBHOOK", "P95 MS", "QUEUE", "FAILS", "429S");
+        for (size_t i = 0; i < h.n; i++) {
+            const struct health_row *r = &h.rows[i];
+            char pull[32], hook[32];
+            fmt_time(r->last_pull_at, pull);
+            fmt_time(r->last_webhook_at, hook);
+            printf("%-16s %-9s %-11s %-20s %-20s %9.1f %6lld %6lld %5lld\n", r->name, r->adapter,
+                   r->state, pull, hook, r->lat_p95, (long long)r->outbox_depth,
+                   (long long)r->failures, (long long)r->rate_limited);
+            if (r->reason) {
+                printf("  reason: ");
+                put_clean(stdout, r->reason, 200);
+                putchar('\n');
+            }
+        }
+        if (h.n == 0)
+            printf("(no accounts have synced yet)\n");
+    }
+    health_free(&h);
+    return broken ? 3 : 0;
+}
+
+int cli_threads(struct config *c, struct store *s, int argc, char **argv)
+{
+    (void)c;
+    int json = has_flag(argc, argv, "--json");
+    struct thread_filter f = {.include_done = has_flag(argc, argv, "--all")};
+    struct err e;
+    cJSON *arr = json ? cJSON_CreateArray() : NULL;
+    struct page_key key, *after = NULL;
+    for (;;) {
+        struct thread_page p;
+        if (store_threads_page(s, &f, THREAD_SORT_NEWEST, after, 500, &p, &e) != 0) {
+            fprintf(stderr, "porter: %s\n", e.msg);
+            cJSON_Delete(arr);
+            return 1;
+        }
+        for (size_t i = 0; i < p.n; i++) {
+            const struct thread_row *r = &p.rows[i];
+            if (json) {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddNumberToObject(o, "id", (double)r->id);
+                cJSON_AddStringToObject(o, "account", r->account_name);
+                cJSON_AddStringToObject(o, "remote_id", r->remote_id);
+                cJSON_AddStringToObject(o, "contact", r->contact);
+                cJSON_AddStringToObject(o, "property", r->property);
+                cJSON_AddStringToObject(o, "channel", r->channel);
+                cJSON_AddStringToObject(o, "last", r->preview);
+                cJSON_AddNumberToObject(o, "last_message_at", (double)r->last_message_at);
+                cJSON_AddBoolToObject(o, "needs_reply", r->needs_reply);
+                cJSON_AddNumberToObject(o, "messages", r->message_count);
+                cJSON_AddNumberToObject(o, "pending", r->pending);
+                cJSON_AddNumberToObject(o, "failed", r->failed);
+                cJSON_AddItemToArray(arr, o);
+            } else {
+                printf("%6lld %c %-10s %-8s ", (long long)r->id, r->needs_reply ? '*' : ' ',
+                       r->account_name, r->channel);
+                put_clean(stdout, r->contact, 24);
+                fputs(" | ", stdout);
+                put_clean(stdout, r->preview, 60);
+                putchar('\n');
+            }
+        }
+        size_t n = p.n;
+        if (n)
+            key = p.rows[n - 1].key;
+        thread_page_free(&p);
+        if (n < 500)
+            break;
+        after = &key;
+    }
+    if (json)
+        print_json(arr);
+    return 0;
+}
+
+static int parse_id(const char *s, int64_t *id)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || v <= 0)
+        return -1;
+    *id = v;
+    return 0;
+}
+
+int cli_messages(struct config *c, struct store *s, int argc, char **argv)
+{
+    (void)c;
+    int64_t thread;
+    if (argc < 1 || parse_id(argv[0], &thread) != 0) {
+        fprintf(stderr, "usage: porter messages THREAD [--json]\n");
+        return 2;
+    }
+    struct message_list l;
+    struct err e;
+    if (store_messages(s, thread, &l, &e) != 0) {
+        fprintf(stderr, "porter: %s\n", e.msg);
+        return 1;
+    }
+    if (has_flag(argc, argv, "--json")) {
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t i = 0; i < l.n; i++) {
+            const struct message_row *m = &l.rows[i];
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "id", (double)m->id);
+            if (m->remote_id)
+                cJSON_AddStringToObject(o, "remote_id", m->remote_id);
+            cJSON_AddStringToObject(o, "direction", direction_name(m->direction));
+            cJSON_AddStringToObject(o, "channel", m->channel);
+            cJSON_AddStringToObject(o, "author", m->author);
+            cJSON_AddStringToObject(o, "body", m->body);
+            cJSON_AddNumberToObject(o, "sent_at", (double)m->sent_at);
+            cJSON_AddStringToObject(o, "state", send_state_name(m->send_state));
+            if (m->send_error)
+                cJSON_AddStringToObject(o, "error", m->send_error);
+            cJSON_AddItemToArray(arr, o);
+        }
+        print_json(arr);
+    } else {
+        for (size_t i = 0; i < l.n; i++) {
+            const struct message_row *m = &l.rows[i];
+            char when[32];
+            fmt_time(m->sent_at, when);
+            printf("%s %-6s %-8s [%s] ", when, direction_name(m->direction), m->channel,
+                   send_state_name(m->send_state));
+            put_clean(stdout, m->author, 30);
+            fputs(": ", stdout);
+            put_clean(stdout, m->body, 4000);
+            putchar('\n');
+        }
+    }
+    message_list_free(&l);
+    return 0;
+}
+
+static int queue(struct store *s, int argc, char **argv, enum direction dir, const char *usage)
+{
+    int64_t thread, msg;
+    if (argc < 2 || parse_id(argv[0], &thread) != 0) {
+        fprintf(stderr, "usage: %s\n", usage);
+        return 2;
+    }
+    struct err e; /* a reply goes out on the channel the conversation uses */
+    enum channel ch = CH_NOTE;
+    if (dir == DIR_OUT) {
+        struct message_list l;
+        if (store_messages(s, thread, &l, &e) == 0) {
+            for (size_t i = 0; i < l.n; i++)
+                if (l.rows[i].direction == DIR_IN || l.rows[i].direction == DIR_OUT) {
+                    int c = channel_parse(l.rows[i].channel);
+                    ch = c >= 0 ? (enum channel)c : CH_EMAIL;
+                }
+            message_list_free(&l);
+        }
+        if (ch == CH_NOTE)
+            ch = CH_EMAIL;
+    }
+    const char *user = getenv("USER");
+    if (store_queue_reply(s, thread, dir, ch, user ? user : "porter", argv[1], NULL, &msg, &e) !=
+        0) {
+        fprintf(stderr, "porter: %s\n", e.msg);
+        return 1;
+    }
+    printf("queued message %lld on thread %lld (%s)\n", (long long)msg, (long long)thread,
+           channel_name(ch));
+    return 0;
+}
+
+int cli_send(struct config *c, struct store *s, int argc, char **argv)
+{
+    (void)c;
+    return queue(s, argc, argv, DIR_OUT, "porter send THREAD TEXT");
+}
+
+int cli_note(struct config *c, struct store *s, int argc, char **argv)
+{
+    (void)c;
+    return queue(s, argc, argv, DIR_NOTE, "porter note THREAD TEXT");
+}
+
+int cli_wo(struct config *c, struct store *s, int argc, char **argv)
+{
+    (void)c;
+    struct err e;
+    if (argc >= 1 && strcmp(argv[0], "list") == 0) {
+        struct wo_list l;
+        if (store_work_orders(s, -1, 100000, &l, &e) != 0) {
+            fprintf(stderr, "porter: %s\n", e.msg);
+            return 1;
+        }
+        int json = has_flag(argc, argv, "--json");
+        cJSON *arr = json ? cJSON_CreateArray() : NULL;
+        for (size_t i = 0; i < l.n; i++) {
+            const struct wo_row *w = &l.rows[i];
+            if (json) {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddNumberToObject(o, "id", (double)w->id);
+                if (w->remote_id)
+                    cJSON_AddStringToObject(o, "remote_id", w->remote_id);
+                cJSON_AddStringToObject(o, "title", w->title);
+                cJSON_AddStringToObject(o, "status", wo_status_name(w->status));
+                cJSON_AddStringToObject(o, "priority", priority_name(w->priority));
+                cJSON_AddStringToObject(o, "property", w->property);
+                cJSON_AddStringToObject(o, "vendor", w->vendor);
+                cJSON_AddStringToObject(o, "sync", w->sync_state);
+                if (w->sync_error)
+                    cJSON_AddStringToObject(o, "error", w->sync_error);
+                cJSON_AddItemToArray(arr, o);
+            } else {
+                printf("%6lld %-11s %-9s %-7s %s", (long long)w->id, wo_status_name(w->status),
+                       priority_name(w->priority), w->sync_state,
+                       w->priority == PRIO_EMERGENCY ? "!! " : "");
+                put_clean(stdout, w->title, 80);
+                putchar('\n');
+            }
+        }
+        if (json)
+            print_json(arr);
+        wo_list_free(&l);
+        return 0;
+    }
+    int64_t wo;
+    if (argc >= 3 && strcmp(argv[0], "set") == 0 && parse_id(argv[1], &wo) == 0 &&
+        strncmp(argv[2], "status=", 7) == 0) {
+        int st = wo_status_parse(argv[2] + 7);
+        if (st < 0) {
+            fprintf(stderr,
+                    "porter: unknown status '%s' (new, assigned, scheduled, in_progress, "
+                    "on_hold, completed, closed, cancelled)\n",
+                    argv[2] + 7);
+            return 2;
+        }
+        const char *user = getenv("USER");
+        if (store_queue_wo_status(s, wo, (enum wo_status)st, user ? user : "porter", &e) != 0) {
+            fprintf(stderr, "porter: %s\n", e.msg);
+            return 1;
+        }
+        printf("work order %lld: status %s queued\n", (long long)wo, argv[2] + 7);
+        return 0;
+    }
+    fprintf(stderr, "usage: porter wo list [--json] | porter wo set WO status=STATUS\n");
+    return 2;
+}

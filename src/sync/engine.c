@@ -1,0 +1,336 @@
+/* engine.c - see engine.h. Owns the threads, the lease and the per-account plumbing. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sync.h"
+
+/* ---- crash-at-step test hook ---- */
+
+static atomic_long steps_taken;
+
+void engine_step(const char *what)
+{
+    static long limit = -2;
+    if (limit == -2) {
+        const char *v = getenv("PORTER_CRASH_AFTER");
+        limit = v && *v ? atol(v) : -1;
+    }
+    long n = atomic_fetch_add(&steps_taken, 1) + 1;
+    if (limit > 0 && n >= limit) {
+        log_warn("engine", "PORTER_CRASH_AFTER=%ld: stopping hard after step '%s'", limit, what);
+        _exit(86);
+    }
+}
+
+/* ---- shared helpers ---- */
+
+struct store *sync_store(struct engine *g, struct err *e)
+{
+    return store_open(g->cfg->db_path, e);
+}
+
+void sync_ui_poke(struct engine *g)
+{
+    if (g->ui)
+        notify_poke(g->ui);
+}
+
+void sync_sleep(struct engine *g, const struct notify *n, int64_t ms)
+{
+    int64_t end = mono_ms() + ms;
+    while (!atomic_load(&g->stop)) {
+        int64_t left = end - mono_ms();
+        if (left <= 0)
+            return;
+        int slice = left > 200 ? 200 : (int)left;
+        if (n) {
+            if (notify_wait(n, slice))
+                return;
+        } else {
+            struct timespec ts = {slice / 1000, (long)(slice % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+int64_t sync_backoff_ms(int attempts)
+{
+    int64_t cap = BACKOFF_BASE_MS;
+    for (int i = 0; i < attempts && cap < BACKOFF_CAP_MS; i++)
+        cap *= 2;
+    if (cap > BACKOFF_CAP_MS)
+        cap = BACKOFF_CAP_MS;
+    /* full jitter: uniform in [0, cap] */
+    unsigned r = (unsigned)rand() ^ (unsigned)(mono_ms() * 2654435761u);
+    return (int64_t)(r % (unsigned)(cap + 1));
+}
+
+/* ---- token cache (adapter_host), on the account's own connection ---- */
+
+static int host_token_get(void *ctx, char **token, int64_t *expires_at)
+{
+    struct acct *a = ctx;
+    struct err e;
+    pthread_mutex_lock(&a->token_lock);
+    int rc = store_token_get(a->token_store, a->id, token, expires_at, &e);
+    pthread_mutex_unlock(&a->token_lock);
+    return rc != 0 || !*token ? -1 : 0;
+}
+
+static int host_token_put(void *ctx, const char *token, int64_t expires_at)
+{
+    struct acct *a = ctx;
+    struct err e;
+    pthread_mutex_lock(&a->token_lock);
+    int rc = store_token_put(a->token_store, a->id, token, expires_at, &e);
+    pthread_mutex_unlock(&a->token_lock);
+    if (rc != 0)
+        log_error("engine", "%s: cannot store token: %s", a->conf->name, e.msg);
+    return rc;
+}
+
+static int host_token_mints(void *ctx, int64_t window_ms)
+{
+    struct acct *a = ctx;
+    struct err e;
+    int64_t n = 0;
+    pthread_mutex_lock(&a->token_lock);
+    store_token_mints(a->token_store, a->id, now_ms() - window_ms, &n, &e);
+    pthread_mutex_unlock(&a->token_lock);
+    return (int)n;
+}
+
+struct adapter *sync_adapter(struct acct *a, struct http_client **http, struct err *e)
+{
+    struct http_opts o = {.log_name = a->conf->name};
+    *http = http_client_new(&o, a->rl);
+    struct adapter *ad = adapter_new(a->ops, a->conf, *http, &a->host, e);
+    if (!ad)
+        http_client_free(http);
+    return ad;
+}
+
+/* ---- lifecycle ---- */
+
+struct engine *engine_new(const struct config *c, const struct notify *ui, struct err *e)
+{
+    struct engine *g = xcalloc(1, sizeof(*g));
+    g->cfg = c;
+    g->ui = ui;
+    char host[64] = "host";
+    gethostname(host, sizeof(host) - 1);
+    snprintf(g->holder, sizeof(g->holder), "%s:%ld", host, (long)getpid());
+    if (notify_init(&g->wake_apply, e) != 0) {
+        free(g);
+        return NULL;
+    }
+    struct store *s = store_open(c->db_path, e);
+    if (!s) {
+        engine_free(&g);
+        return NULL;
+    }
+    g->accts = xcalloc(c->naccounts ? c->naccounts : 1, sizeof(*g->accts));
+    for (size_t i = 0; i < c->naccounts; i++) {
+        const struct account_conf *ac = &c->accounts[i];
+        struct acct *a = &g->accts[g->n];
+        a->ops = adapter_find(ac->adapter);
+        if (!a->ops) {
+            log_warn("engine", "account [%s]: no %s adapter in this build; not synced", ac->name,
+                     ac->adapter);
+            continue;
+        }
+        a->g = g;
+        a->conf = ac;
+        if (store_account_ensure(s, ac->name, ac->adapter, &a->id, e) != 0 ||
+            !(a->token_store = store_open(c->db_path, e)) || notify_init(&a->wake_push, e) != 0 ||
+            notify_init(&a->wake_poll, e) != 0) {
+            store_close(&s);
+            engine_free(&g);
+            return NULL;
+        }
+        double rate = ac->rate_limit > 0 ? ac->rate_limit : a->ops->rate_per_sec;
+        int burst = ac->rate_burst > 0 ? ac->rate_burst : a->ops->rate_burst;
+        a->rl = ratelim_new(rate, burst);
+        pthread_mutex_init(&a->token_lock, NULL);
+        a->host = (struct adapter_host){a, host_token_get, host_token_put, host_token_mints};
+        g->n++;
+    }
+    store_close(&s);
+    return g;
+}
+
+int engine_is_leader(const struct engine *g)
+{
+    return atomic_load(&g->leader);
+}
+
+static int take_lease(struct engine *g, struct store *s)
+{
+    struct err e;
+    int rc = store_lease(s, "sync", g->holder, LEASE_TTL_MS, &e);
+    if (rc < 0) {
+        log_warn("engine", "lease: %s", e.msg);
+        return atomic_load(&g->leader); /* keep what we had; retry soon */
+    }
+    if (rc != atomic_load(&g->leader))
+        log_info("engine", "%s the sync lease (%s)", rc ? "took" : "lost", g->holder);
+    if (rc && !atomic_load(&g->leader)) {
+        /* Ops a previous leader left inflight have an unknown outcome: back to pending
+         * (their attempt stays counted, so they are looked up before any resend). Done
+         * before the flag lets any pusher claim. */
+        for (size_t i = 0; i < g->n; i++)
+            if (store_outbox_recover(s, g->accts[i].id, &e) != 0)
+                log_error("engine", "recover outbox: %s", e.msg);
+    }
+    atomic_store(&g->leader, rc);
+    return rc;
+}
+
+static void *lease_main(void *arg)
+{
+    struct engine *g = arg;
+    struct err e;
+    struct store *s = sync_store(g, &e);
+    if (!s) {
+        log_error("engine", "lease: %s", e.msg);
+        return NULL;
+    }
+    while (!atomic_load(&g->stop)) {
+        int was = atomic_load(&g->leader);
+        if (take_lease(g, s) && !was) { /* just became leader: wake every worker */
+            notify_poke(&g->wake_apply);
+            for (size_t i = 0; i < g->n; i++) {
+                notify_poke(&g->accts[i].wake_poll);
+                notify_poke(&g->accts[i].wake_push);
+            }
+        }
+        sync_sleep(g, NULL, LEASE_RENEW_MS);
+    }
+    store_lease_release(s, "sync", g->holder, &e);
+    atomic_store(&g->leader, 0);
+    store_close(&s);
+    return NULL;
+}
+
+int engine_start(struct engine *g, struct err *e)
+{
+    if (webhook_start(g, e) != 0)
+        log_warn("engine", "webhook listener not started: %s", e->msg);
+    pthread_create(&g->leaser, NULL, lease_main, g);
+    pthread_create(&g->applier, NULL, apply_main, g);
+    for (size_t i = 0; i < g->n; i++) {
+        struct acct *a = &g->accts[i];
+        pthread_create(&a->poller, NULL, poll_main, a);
+        for (int k = 0; k < PUSHERS_PER_ACCOUNT; k++)
+            pthread_create(&a->pushers[k], NULL, outbox_main, a);
+        a->threads_started = 1;
+    }
+    g->started = 1;
+    log_info("engine", "started: %zu account(s)", g->n);
+    return 0;
+}
+
+void engine_stop(struct engine *g)
+{
+    if (!g || !g->started)
+        return;
+    atomic_store(&g->stop, 1);
+    notify_poke(&g->wake_apply);
+    for (size_t i = 0; i < g->n; i++) {
+        notify_poke(&g->accts[i].wake_poll);
+        notify_poke(&g->accts[i].wake_push);
+    }
+    webhook_stop(g);
+    for (size_t i = 0; i < g->n; i++) {
+        struct acct *a = &g->accts[i];
+        if (!a->threads_started)
+            continue;
+        pthread_join(a->poller, NULL);
+        for (int k = 0; k < PUSHERS_PER_ACCOUNT; k++)
+            pthread_join(a->pushers[k], NULL);
+        a->threads_started = 0;
+    }
+    pthread_join(g->applier, NULL);
+    pthread_join(g->leaser, NULL);
+    g->started = 0;
+    log_info("engine", "stopped");
+}
+
+int engine_run_once(struct engine *g, struct err *e)
+{
+    struct store *s = sync_store(g, e);
+    if (!s)
+        return -1;
+    if (store_lease(s, "sync", g->holder, LEASE_TTL_MS, e) != 1) {
+        store_close(&s);
+        return err_set(e, 0, RETRY_LATER,
+                       "another porter process is syncing this database (sync lease held)");
+    }
+    atomic_store(&g->leader, 1);
+    int rc = 0;
+    struct adapter **ads = xcalloc(g->n ? g->n : 1, sizeof(*ads));
+    struct http_client **https = xcalloc(g->n ? g->n : 1, sizeof(*https));
+    for (size_t i = 0; i < g->n && rc == 0; i++)
+        if (!(ads[i] = sync_adapter(&g->accts[i], &https[i], e)))
+            rc = -1;
+    if (rc == 0 && apply_events_once(g, s, ads, e) < 0)
+        rc = -1;
+    for (size_t i = 0; i < g->n && rc == 0; i++) {
+        struct acct *a = &g->accts[i];
+        store_outbox_recover(s, a->id, e);
+        if (poll_account(a, s, ads[i], e) != 0) {
+            log_error("engine", "%s: pull failed: %s", a->conf->name, e->msg);
+            fprintf(stderr, "porter: %s: pull failed: %s\n", a->conf->name, e->msg);
+            rc = -1;
+            break;
+        }
+        int waiting = 0, done;
+        while ((done = outbox_drain_once(a, s, ads[i], &waiting, e)) > 0)
+            ;
+        if (done < 0) {
+            fprintf(stderr, "porter: %s: push failed: %s\n", a->conf->name, e->msg);
+            rc = -1;
+        } else if (waiting) {
+            fprintf(stderr, "porter: %s: %d queued write(s) wait for a retry\n", a->conf->name,
+                    waiting);
+        }
+    }
+    if (rc == 0 && apply_events_once(g, s, ads, e) < 0)
+        rc = -1;
+    for (size_t i = 0; i < g->n; i++) {
+        adapter_free(&ads[i]);
+        http_client_free(&https[i]);
+    }
+    free(ads);
+    free(https);
+    struct err e2;
+    store_lease_release(s, "sync", g->holder, &e2);
+    atomic_store(&g->leader, 0);
+    store_close(&s);
+    return rc;
+}
+
+void engine_free(struct engine **gp)
+{
+    struct engine *g = gp ? *gp : NULL;
+    if (!g)
+        return;
+    engine_stop(g);
+    for (size_t i = 0; i < g->n; i++) {
+        struct acct *a = &g->accts[i];
+        ratelim_free(&a->rl);
+        store_close(&a->token_store);
+        notify_fini(&a->wake_push);
+        notify_fini(&a->wake_poll);
+        pthread_mutex_destroy(&a->token_lock);
+    }
+    notify_fini(&g->wake_apply);
+    free(g->accts);
+    free(g);
+    *gp = NULL;
+}

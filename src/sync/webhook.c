@@ -1,0 +1,352 @@
+/* webhook.c - the inbound side: the webhook listener and the apply worker.
+ *
+ * Listener (libmicrohttpd, one internal thread, its own SQLite connection): POST
+ * /hooks/<account> is authenticated by the account's adapter (bad or missing auth: 401,
+ * nothing stored), then its raw body is committed to inbound_event, deduplicated on
+ * (account, event id), and only then answered 200 — so an acknowledged event survives any
+ * crash. Oversized bodies get 413, malformed ones 400, unknown accounts 404, a database
+ * failure 503 (the PMS retries). Every refusal is counted and raises an alert.
+ *
+ * Apply worker: takes due events in arrival order and lets the adapter turn them into
+ * records through the store sink. Transient failures (parent not stored yet, PMS down for
+ * an id-only event's GET) are retried with backoff, never dropped; drifted or malformed
+ * events are quarantined with an alert.
+ */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "apply.h"
+#include "log.h"
+#include "sync.h"
+
+struct listener {
+    struct engine *g;
+    struct MHD_Daemon *d;
+    struct store *s;      /* used only by the MHD thread */
+    struct adapter **ads; /* one per account, for verification (no network) */
+    struct http_client **https;
+};
+
+struct hook_conn {
+    struct buf body;
+    int too_big;
+};
+
+struct hook_req {
+    struct MHD_Connection *conn;
+};
+
+static const char *hook_header(const struct webhook_req *r, const char *name)
+{
+    const struct hook_req *h = r->ctx;
+    return MHD_lookup_connection_value(h->conn, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+    char body[600];
+    /* the message is ours (no request data is echoed), JSON-safe by construction */
+    snprintf(body, sizeof(body), "{\"status\":%u,\"message\":\"%s\"}", status, msg);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static void refused(struct listener *l, int64_t account, const char *what, const char *detail)
+{
+    struct err e;
+    store_metric(l->s, account, "webhook_rejected", 1, &e);
+    store_alert(l->s, account, "webhook_rejected", what, detail, &e);
+}
+
+static enum MHD_Result on_hook(void *cls, struct MHD_Connection *conn, const char *url,
+                               const char *method, const char *version, const char *data,
+                               size_t *size, void **con_cls)
+{
+    (void)version;
+    struct listener *l = cls;
+    struct engine *g = l->g;
+    struct hook_conn *hc = *con_cls;
+    if (!hc) {
+        hc = xcalloc(1, sizeof(*hc));
+        buf_init(&hc->body);
+        *con_cls = hc;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > g->cfg->body_limit)
+            hc->too_big = 1;
+        return MHD_YES;
+    }
+    if (*size) {
+        if (!hc->too_big && hc->body.len + *size > g->cfg->body_limit) {
+            hc->too_big = 1;
+            buf_free(&hc->body);
+        }
+        if (!hc->too_big)
+            buf_append(&hc->body, data, *size);
+        *size = 0;
+        return MHD_YES;
+    }
+    if (strcmp(method, "POST") != 0)
+        return answer(conn, 405, "webhooks are POSTed");
+    const char *name = strncmp(url, "/hooks/", 7) == 0 ? url + 7 : NULL;
+    size_t idx = g->n;
+    for (size_t i = 0; name && i < g->n; i++)
+        if (strcmp(g->accts[i].conf->name, name) == 0)
+            idx = i;
+    if (idx == g->n)
+        return answer(conn, 404, "no such account");
+    struct acct *a = &g->accts[idx];
+    if (hc->too_big) {
+        refused(l, a->id, "body too large", "a webhook body exceeded [webhook] body_limit");
+        return answer(conn, 413, "body too large");
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char ip[64] = "?";
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
+                  ip, sizeof(ip));
+    struct hook_req hr = {conn};
+    struct webhook_req rq = {.path = url,
+                             .body = hc->body.data ? hc->body.data : "",
+                             .body_len = hc->body.len,
+                             .client_ip = ip,
+                             .now_ms = now_ms(),
+                             .header = hook_header,
+                             .ctx = &hr};
+    char *event_id = NULL, *kind = NULL;
+    struct err e;
+    err_clear(&e);
+    if (a->ops->webhook_verify(l->ads[idx], &rq, &event_id, &kind, &e) != 0) {
+        unsigned status = e.code == 400 ? 400 : 401;
+        log_warn("webhook", "%s: refused from %s: %s", a->conf->name, ip, e.msg);
+        refused(l, a->id, status == 401 ? "bad signature" : "malformed body", e.msg);
+        return answer(conn, status, status == 401 ? "unauthorized" : "malformed body");
+    }
+    int rc = store_inbound_put(l->s, a->id, event_id, kind, rq.body, &e);
+    log_debug("webhook", "%s: %s %s %s", a->conf->name, kind, event_id,
+              rc == 0   ? "stored"
+              : rc == 1 ? "duplicate"
+                        : "NOT stored");
+    free(event_id);
+    free(kind);
+    if (rc < 0) {
+        log_error("webhook", "%s: cannot store event: %s", a->conf->name, e.msg);
+        return answer(conn, 503, "cannot store the event now; retry");
+    }
+    engine_step("event stored");
+    store_account_touch(l->s, a->id, 1, &e);
+    if (rc == 0)
+        notify_poke(&g->wake_apply);
+    return answer(conn, 200, rc == 0 ? "stored" : "duplicate");
+}
+
+static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
+                    enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    struct hook_conn *hc = *con_cls;
+    if (hc) {
+        buf_free(&hc->body);
+        free(hc);
+        *con_cls = NULL;
+    }
+}
+
+/* "host:port" or "[v6]:port" into a socket address. */
+static int parse_listen(const char *spec, struct sockaddr_storage *ss, struct err *e)
+{
+    memset(ss, 0, sizeof(*ss));
+    const char *colon = strrchr(spec, ':');
+    if (!colon)
+        return err_set(e, 0, FINAL, "webhook listen address '%s' has no port", spec);
+    char host[128];
+    size_t hl = (size_t)(colon - spec);
+    if (hl >= sizeof(host))
+        return err_set(e, 0, FINAL, "webhook listen address '%s' is too long", spec);
+    memcpy(host, spec, hl);
+    host[hl] = '\0';
+    int port = atoi(colon + 1);
+    if (host[0] == '[') {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)ss;
+        host[hl - 1] = '\0';
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+            return err_set(e, 0, FINAL, "bad IPv6 address in '%s'", spec);
+        return 0;
+    }
+    struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, &s4->sin_addr) != 1)
+        return err_set(e, 0, FINAL, "bad IPv4 address in '%s'", spec);
+    return 0;
+}
+
+int webhook_start(struct engine *g, struct err *e)
+{
+    if (g->n == 0)
+        return 0;
+    struct sockaddr_storage ss;
+    if (parse_listen(g->cfg->listen, &ss, e) != 0)
+        return -1;
+    struct listener *l = xcalloc(1, sizeof(*l));
+    l->g = g;
+    l->ads = xcalloc(g->n, sizeof(*l->ads));
+    l->https = xcalloc(g->n, sizeof(*l->https));
+    if (!(l->s = sync_store(g, e))) {
+        free(l->ads);
+        free(l->https);
+        free(l);
+        return -1;
+    }
+    for (size_t i = 0; i < g->n; i++) {
+        if (!(l->ads[i] = sync_adapter(&g->accts[i], &l->https[i], e))) {
+            g->listener = l;
+            webhook_stop(g);
+            return -1;
+        }
+        if (!g->accts[i].conf->webhook_secret)
+            log_warn("webhook",
+                     "account [%s] has no webhook_secret: its webhooks are not"
+                     " authenticated",
+                     g->accts[i].conf->name);
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_hook, l, MHD_OPTION_NOTIFY_COMPLETED, on_done,
+                            NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)g->cfg->max_connections,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)g->cfg->conn_timeout,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_END);
+    g->listener = l;
+    if (!l->d) {
+        webhook_stop(g);
+        return err_set(e, 0, RETRY_LATER, "cannot listen on %s (address in use?)", g->cfg->listen);
+    }
+    log_info("webhook", "listening on %s", g->cfg->listen);
+    return 0;
+}
+
+void webhook_stop(struct engine *g)
+{
+    struct listener *l = g->listener;
+    if (!l)
+        return;
+    if (l->d)
+        MHD_stop_daemon(l->d);
+    for (size_t i = 0; i < g->n; i++) {
+        adapter_free(&l->ads[i]);
+        http_client_free(&l->https[i]);
+    }
+    free(l->ads);
+    free(l->https);
+    store_close(&l->s);
+    free(l);
+    g->listener = NULL;
+}
+
+/* ---- apply worker ---- */
+
+static struct acct *acct_by_id(struct engine *g, int64_t id, size_t *idx)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (g->accts[i].id == id) {
+            *idx = i;
+            return &g->accts[i];
+        }
+    return NULL;
+}
+
+int apply_events_once(struct engine *g, struct store *s, struct adapter **ads, struct err *e)
+{
+    struct inbound_batch b;
+    if (store_inbound_due(s, now_ms(), 64, &b, e) != 0)
+        return -1;
+    int applied = 0;
+    for (size_t i = 0; i < b.n && !atomic_load(&g->stop); i++) {
+        struct inbound_row *ev = &b.rows[i];
+        size_t idx;
+        struct acct *a = acct_by_id(g, ev->account, &idx);
+        if (!a) { /* an account removed from accounts.conf: keep the event for later */
+            store_inbound_mark(s, ev->id, "retry", now_ms() + 3600 * 1000, "account not configured",
+                               e);
+            continue;
+        }
+        struct apply_ctx ctx = {.store = s, .account = a->id, .adapter = a->ops->name};
+        struct sink sk;
+        apply_store_sink(&sk, &ctx);
+        struct err ae;
+        err_clear(&ae);
+        int rc = a->ops->webhook_apply(ads[idx], ev->kind, ev->body, &sk, &ae);
+        if (rc < 0 && ae.retry == RETRY_NOW && a->ops->auth(ads[idx], &ae) == 0)
+            rc = a->ops->webhook_apply(ads[idx], ev->kind, ev->body, &sk, &ae);
+        int mrc;
+        if (rc >= 0) {
+            mrc = store_inbound_mark(s, ev->id, "applied", 0, NULL, e);
+            store_metric(s, a->id, "webhook_latency_ms", (double)(now_ms() - ev->received_at), e);
+            applied++;
+            engine_step("event applied");
+        } else if (ae.retry == FINAL) {
+            log_warn("apply", "%s: event %lld quarantined: %s", a->conf->name, (long long)ev->id,
+                     ae.msg);
+            mrc = store_inbound_mark(s, ev->id, "quarantined", 0, ae.msg, e);
+            store_alert(s, a->id, ae.code == ADAPTER_EDRIFT ? "schema_drift" : "webhook_rejected",
+                        ev->kind, ae.msg, e);
+        } else {
+            int64_t delay = sync_backoff_ms(ev->attempts + 1) + 200;
+            log_info("apply", "%s: event %lld (%s) retried in %lld ms: %s", a->conf->name,
+                     (long long)ev->id, ev->kind, (long long)delay, ae.msg);
+            mrc = store_inbound_mark(s, ev->id, "retry", now_ms() + delay, ae.msg, e);
+        }
+        if (mrc != 0) {
+            inbound_batch_free(&b);
+            return -1;
+        }
+    }
+    inbound_batch_free(&b);
+    if (applied)
+        sync_ui_poke(g);
+    return applied;
+}
+
+void *apply_main(void *arg)
+{
+    struct engine *g = arg;
+    struct err e;
+    struct store *s = sync_store(g, &e);
+    struct adapter **ads = xcalloc(g->n ? g->n : 1, sizeof(*ads));
+    struct http_client **https = xcalloc(g->n ? g->n : 1, sizeof(*https));
+    int ok = s != NULL;
+    for (size_t i = 0; ok && i < g->n; i++)
+        ok = (ads[i] = sync_adapter(&g->accts[i], &https[i], &e)) != NULL;
+    if (!ok)
+        log_error("apply", "cannot start: %s", e.msg);
+    while (ok && !atomic_load(&g->stop)) {
+        int n = 0;
+        if (atomic_load(&g->leader) && (n = apply_events_once(g, s, ads, &e)) < 0)
+            log_error("apply", "%s", e.msg);
+        if (n > 0)
+            continue; /* more may be due */
+        sync_sleep(g, &g->wake_apply, 500);
+    }
+    for (size_t i = 0; i < g->n; i++) {
+        adapter_free(&ads[i]);
+        http_client_free(&https[i]);
+    }
+    free(ads);
+    free(https);
+    store_close(&s);
+    return NULL;
+}

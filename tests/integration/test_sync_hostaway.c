@@ -1,0 +1,416 @@
+/* test_sync_hostaway.c - the sync engine end to end: the real porter binary against the
+ * real pmsim (Hostaway dialect) over loopback HTTP, webhooks included. Every scenario
+ * asserts exact outcomes: counts at the PMS's write log and in porter's database. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "simctl.h"
+
+struct fx {
+    struct simproc sim;
+    char dir[64];
+    char db[128];
+    int hook_port;
+    pid_t daemon;
+};
+
+static struct fx F;
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    socklen_t len = sizeof(sa);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static void msleep(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Run porter with args; capture stdout into out (may be NULL). Returns exit status. */
+static int porter(char *out, size_t n, const char *const *args)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        const char *argv[32] = {getenv("PORTER_BIN"), "--config", F.dir, "--db", F.db};
+        int k = 5;
+        for (int i = 0; args[i] && k < 31; i++)
+            argv[k++] = args[i];
+        argv[k] = NULL;
+        execv(argv[0], (char *const *)(uintptr_t)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    ssize_t r;
+    char sink[4096];
+    while ((r = read(fds[0], out && got < n - 1 ? out + got : sink,
+                     out && got < n - 1 ? n - 1 - got : sizeof(sink))) > 0)
+        if (out && got < n - 1)
+            got += (size_t)r;
+    if (out)
+        out[got] = '\0';
+    close(fds[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int64_t db_count(const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    assert_int_equal(sqlite3_open_v2(F.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return v;
+}
+
+static cJSON *sim_get(const char *path)
+{
+    char url[160];
+    struct http_result r;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", F.sim.port[0], path);
+    http_do("GET", url, NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    cJSON *j = cJSON_Parse(r.body);
+    http_result_free(&r);
+    assert_non_null(j);
+    return j;
+}
+
+static void sim_post(const char *path, const char *body)
+{
+    char url[160];
+    struct http_result r;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", F.sim.port[0], path);
+    http_do("POST", url, NULL, body, &r);
+    assert_int_equal(r.status, 200);
+    http_result_free(&r);
+}
+
+/* Writes at the PMS whose body contains `needle`. */
+static int sim_writes_with(const char *needle)
+{
+    cJSON *w = sim_get("/_sim/writes"), *x;
+    int n = 0;
+    cJSON_ArrayForEach(x, w)
+    {
+        char *s = cJSON_PrintUnformatted(cJSON_GetObjectItem(x, "body"));
+        if (s && strstr(s, needle))
+            n++;
+        free(s);
+    }
+    cJSON_Delete(w);
+    return n;
+}
+
+static int coll_size(const char *coll)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/_sim/state?collection=%s", coll);
+    cJSON *j = sim_get(path);
+    int n = cJSON_GetArraySize(j);
+    cJSON_Delete(j);
+    return n;
+}
+
+static void start_daemon(void)
+{
+    F.daemon = fork();
+    if (F.daemon == 0) {
+        int devnull = open("/dev/null", 1);
+        dup2(devnull, 2);
+        execl(getenv("PORTER_BIN"), "porter", "--config", F.dir, "--db", F.db, "sync", NULL);
+        _exit(127);
+    }
+}
+
+static void stop_daemon(void)
+{
+    if (F.daemon > 0) {
+        kill(F.daemon, SIGTERM);
+        int st;
+        waitpid(F.daemon, &st, 0);
+        F.daemon = 0;
+    }
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&F, 0, sizeof(F));
+    strcpy(F.dir, "/tmp/porter-sync-XXXXXX");
+    assert_non_null(mkdtemp(F.dir));
+    snprintf(F.db, sizeof(F.db), "%s/porter.db", F.dir);
+    F.hook_port = free_port();
+    char hook[128];
+    snprintf(hook, sizeof(hook), "http://127.0.0.1:%d/hooks/ha", F.hook_port);
+    /* the PMS's clock is the real one: find() matches a write by its time window */
+    char epoch[32];
+    snprintf(epoch, sizeof(epoch), "%lld", (long long)time(NULL) * 1000);
+    const char *argv[] = {
+        "--account", "hostaway:0",    "--data", "data/demo", "--webhook-url",    hook, "--epoch",
+        epoch,       "--time-factor", "0.001",  "--fault",   "rate_limit_off=1", NULL};
+    assert_int_equal(sim_spawn(&F.sim, argv), 0);
+    char path[160];
+    snprintf(path, sizeof(path), "%s/accounts.conf", F.dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f,
+            "[ha]\nadapter = hostaway\nbase_url = http://127.0.0.1:%d/v1\nclient_id = 10450\n"
+            "secret = c2a8f3e1b7d94a06e5f1c3b9a7d2e4f6081b3c5d7e9f1a2b4c6d8e0f2a4b6c8d\n"
+            "webhook_secret = porter:change-me\npoll_interval = 5\nrate_limit = 200\n"
+            "rate_burst = 50\n",
+            F.sim.port[0]);
+    fclose(f);
+    chmod(path, 0600);
+    snprintf(path, sizeof(path), "%s/porter.conf", F.dir);
+    f = fopen(path, "w");
+    fprintf(f, "[webhook]\nlisten = 127.0.0.1:%d\n", F.hook_port);
+    fclose(f);
+    setenv("XDG_STATE_HOME", F.dir, 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    stop_daemon();
+    sim_kill(&F.sim);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", F.dir);
+    if (getenv("PORTER_TEST_KEEP")) /* keep the database and log for a post-mortem */
+        snprintf(cmd, sizeof(cmd), "echo kept %s", F.dir);
+    if (system(cmd) != 0)
+        return -1;
+    return 0;
+}
+
+static void test_initial_import_matches_pms(void **state)
+{
+    (void)state;
+    const char *once[] = {"sync", "--once", NULL};
+    assert_int_equal(porter(NULL, 0, once), 0);
+    assert_int_equal(db_count("SELECT count(*) FROM thread"), coll_size("conversations"));
+    assert_int_equal(db_count("SELECT count(*) FROM stay"), coll_size("reservations"));
+    /* every sent message of the PMS is here exactly once */
+    cJSON *msgs = sim_get("/_sim/state?collection=messages"), *m;
+    int sent = 0;
+    cJSON_ArrayForEach(m, msgs)
+    {
+        cJSON *st = cJSON_GetObjectItem(m, "status");
+        sent += cJSON_IsString(st) && strcmp(st->valuestring, "sent") == 0;
+    }
+    cJSON_Delete(msgs);
+    assert_int_equal(db_count("SELECT count(*) FROM message"), sent);
+    assert_int_equal(db_count("SELECT count(*) FROM (SELECT remote_id FROM message"
+                              " GROUP BY remote_id HAVING count(*) > 1)"),
+                     0);
+    int64_t wos = db_count("SELECT count(*) FROM work_order");
+    assert_int_equal(wos, coll_size("tasks"));
+    /* a second pass is idempotent: same rows, nothing written to the PMS */
+    assert_int_equal(porter(NULL, 0, once), 0);
+    assert_int_equal(db_count("SELECT count(*) FROM message"), sent);
+    assert_int_equal(db_count("SELECT count(*) FROM thread"), coll_size("conversations"));
+    cJSON *w = sim_get("/_sim/writes");
+    assert_int_equal(cJSON_GetArraySize(w), 0);
+    cJSON_Delete(w);
+    char out[4096];
+    const char *status[] = {"status", "--json", NULL};
+    assert_int_equal(porter(out, sizeof(out), status), 0);
+    assert_non_null(strstr(out, "\"state\":\t\"ok\""));
+}
+
+static void test_reply_delivered_exactly_once(void **state)
+{
+    (void)state;
+    const char *once[] = {"sync", "--once", NULL};
+    assert_int_equal(porter(NULL, 0, once), 0);
+    const char *send[] = {"send", "1", "Your door code is 4417", NULL};
+    char out[8192];
+    assert_int_equal(porter(out, sizeof(out), send), 0);
+    assert_int_equal(db_count("SELECT count(*) FROM outbox WHERE state = 'pending'"), 1);
+    assert_int_equal(porter(NULL, 0, once), 0);
+    assert_int_equal(sim_writes_with("Your door code is 4417"), 1);
+    assert_int_equal(db_count("SELECT count(*) FROM outbox WHERE state = 'sent'"), 1);
+    assert_int_equal(db_count("SELECT count(*) FROM message WHERE body = 'Your door code is 4417'"
+                              " AND send_state = 'synced' AND remote_id IS NOT NULL"),
+                     1);
+    /* the PMS echoes porter's own message back (webhook and poll): still one row, one write */
+    assert_int_equal(porter(NULL, 0, once), 0);
+    assert_int_equal(sim_writes_with("Your door code is 4417"), 1);
+    assert_int_equal(db_count("SELECT count(*) FROM message WHERE body = 'Your door code is 4417'"),
+                     1);
+}
+
+static void test_dropped_answer_not_duplicated(void **state)
+{
+    (void)state;
+    const char *once[] = {"sync", "--once", NULL};
+    assert_int_equal(porter(NULL, 0, once), 0);
+    sim_post("/_sim/faults", "{\"drop_after_write\":1}");
+    const char *send[] = {"send", "2", "Checkout is at 11", NULL};
+    assert_int_equal(porter(NULL, 0, send), 0);
+    porter(NULL, 0, once); /* the write lands, the answer is lost: retry later */
+    assert_int_equal(sim_writes_with("Checkout is at 11"), 1);
+    assert_int_equal(db_count("SELECT count(*) FROM outbox WHERE state = 'pending'"
+                              " AND attempts = 1"),
+                     1);
+    sim_post("/_sim/faults", "{\"drop_after_write\":0}");
+    sqlite3 *db;
+    sqlite3_open(F.db, &db);
+    sqlite3_exec(db, "UPDATE outbox SET next_attempt_at = 0", NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_int_equal(porter(NULL, 0, once), 0);
+    assert_int_equal(sim_writes_with("Checkout is at 11"), 1); /* found, not resent */
+    assert_int_equal(db_count("SELECT count(*) FROM message WHERE body = 'Checkout is at 11'"
+                              " AND send_state = 'synced'"),
+                     1);
+}
+
+static void test_webhooks_live(void **state)
+{
+    (void)state;
+    const char *once[] = {"sync", "--once", NULL};
+    assert_int_equal(porter(NULL, 0, once), 0);
+    int64_t before = db_count("SELECT count(*) FROM message");
+    start_daemon();
+    msleep(500);
+    sim_post("/_sim/faults", "{\"webhook_dup\":1}");
+    sim_post("/_sim/inject", "{\"kind\":\"message\",\"body\":\"Is the pool heated? zq81\"}");
+    int64_t got = 0;
+    for (int i = 0; i < 100 && got == 0; i++) {
+        msleep(100);
+        got = db_count("SELECT count(*) FROM message WHERE body LIKE '%zq81%'");
+    }
+    assert_int_equal(got, 1);
+    msleep(700); /* the duplicate delivery has arrived by now */
+    assert_int_equal(db_count("SELECT count(*) FROM message WHERE body LIKE '%zq81%'"), 1);
+    assert_int_equal(db_count("SELECT count(*) FROM message"), before + 1);
+    assert_true(db_count("SELECT count(*) FROM inbound_event") >= 1);
+    /* bad auth: 401 and nothing stored */
+    int64_t events = db_count("SELECT count(*) FROM inbound_event");
+    char url[96];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/hooks/ha", F.hook_port);
+    const char *bad[] = {"Authorization: Basic cG9ydGVyOndyb25n", "Content-Type: application/json",
+                         NULL};
+    struct http_result r;
+    http_do("POST", url, bad, "{\"object\":\"reservation\",\"event\":\"reservation.updated\"}", &r);
+    assert_int_equal(r.status, 401);
+    http_result_free(&r);
+    http_do("POST", url, NULL, "{\"event\":\"x\"}", &r);
+    assert_int_equal(r.status, 401);
+    http_result_free(&r);
+    assert_int_equal(db_count("SELECT count(*) FROM inbound_event"), events);
+    stop_daemon();
+}
+
+/* Seq numbers of the PMS writes whose body starts with `prefix`, in write order. */
+static int write_order(const char *prefix, int *ks, int max)
+{
+    cJSON *w = sim_get("/_sim/writes"), *x;
+    int n = 0;
+    cJSON_ArrayForEach(x, w)
+    {
+        const cJSON *b = cJSON_GetObjectItem(cJSON_GetObjectItem(x, "body"), "body");
+        if (cJSON_IsString(b) && strncmp(b->valuestring, prefix, strlen(prefix)) == 0 && n < max)
+            ks[n++] = atoi(b->valuestring + strlen(prefix));
+    }
+    cJSON_Delete(w);
+    return n;
+}
+
+static void test_outage_drains_in_order_exactly_once(void **state)
+{
+    (void)state;
+    const char *once[] = {"sync", "--once", NULL};
+    assert_int_equal(porter(NULL, 0, once), 0);
+    start_daemon();
+    msleep(300);
+    sim_post("/_sim/faults", "{\"outage_s\":30}");
+    enum { THREADS = 10, PER = 20 };
+    for (int k = 0; k < PER; k++) {
+        for (int t = 1; t <= THREADS; t++) {
+            char id[8], body[64];
+            snprintf(id, sizeof(id), "%d", t);
+            snprintf(body, sizeof(body), "outage t%d #%d", t, k);
+            const char *send[] = {"send", id, body, NULL};
+            assert_int_equal(porter(NULL, 0, send), 0);
+        }
+    }
+    assert_int_equal(db_count("SELECT count(*) FROM outbox WHERE state <> 'sent'"), THREADS * PER);
+    /* the circuit opens while the PMS is down, and nothing is lost */
+    int64_t open = 0;
+    for (int i = 0; i < 200 && !open; i++) {
+        msleep(100);
+        open = db_count("SELECT count(*) FROM alert WHERE kind = 'sync_down'");
+    }
+    assert_int_equal(open, 1);
+    assert_int_equal(db_count("SELECT count(*) FROM account WHERE circuit = 'open'"), 1);
+    int64_t left = -1;
+    for (int i = 0; i < 900 && left != 0; i++) { /* up to 90 s */
+        msleep(100);
+        left = db_count("SELECT count(*) FROM outbox WHERE state <> 'sent'");
+    }
+    assert_int_equal(left, 0);
+    assert_int_equal(db_count("SELECT count(*) FROM account WHERE circuit = 'closed'"
+                              " AND state = 'ok'"),
+                     1);
+    for (int t = 1; t <= THREADS; t++) {
+        char prefix[32];
+        int ks[PER * 2];
+        snprintf(prefix, sizeof(prefix), "outage t%d #", t);
+        int n = write_order(prefix, ks, PER * 2);
+        assert_int_equal(n, PER); /* each exactly once */
+        for (int i = 0; i < n; i++)
+            assert_int_equal(ks[i], i); /* in the order they were queued */
+    }
+    assert_int_equal(db_count("SELECT count(*) FROM message WHERE body LIKE 'outage t%'"),
+                     THREADS * PER);
+    stop_daemon();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_initial_import_matches_pms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_delivered_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dropped_answer_not_duplicated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_webhooks_live, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outage_drains_in_order_exactly_once, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
