@@ -44,7 +44,7 @@ CORE_SRC    = $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard src/sync/*
 ADAPTER_SRC = $(wildcard adapters/*.c)
 UI_SRC      = $(wildcard ui/*.c)
 LIB_SRC     = $(CORE_SRC) $(ADAPTER_SRC) $(UI_SRC)
-LIB_OBJ     = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema.o
+LIB_OBJ     = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema.o $(BUILD)/gen/ownership.o
 PMSIM_SRC   = $(wildcard tests/pmsim/*.c)
 PMSIM_OBJ   = $(PMSIM_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    = $(wildcard tests/unit/test_*.c)
@@ -69,7 +69,11 @@ $(BUILD)/gen/schema.c: data/schema.sql tests/gen-cstring.sh
 	@mkdir -p $(dir $@)
 	sh tests/gen-cstring.sh porter_schema_sql < data/schema.sql > $@
 
-$(BUILD)/gen/schema.o: $(BUILD)/gen/schema.c
+$(BUILD)/gen/ownership.c: data/ownership.conf tests/gen-cstring.sh
+	@mkdir -p $(dir $@)
+	sh tests/gen-cstring.sh porter_ownership_conf < data/ownership.conf > $@
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
 $(BUILD)/libporter.a: $(LIB_OBJ)

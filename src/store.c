@@ -123,6 +123,27 @@ extern const char porter_schema_sql[];
       " schedule_start = coalesce(?14, schedule_start), schedule_end = coalesce(?15, schedule_end)," \
       " due_date = coalesce(?16, due_date), updated_at = ?18, remote_updated_at = ?19" \
       " WHERE ?19 >= remote_updated_at RETURNING id") \
+    X(WO_LOCAL_STATUS, "SELECT id, status, EXISTS (SELECT 1 FROM outbox o WHERE" \
+      " o.entity = 'work_order' AND o.entity_id = w.id AND o.op = 'wo_status'" \
+      " AND o.state IN ('pending', 'inflight')), remote_updated_at FROM work_order w" \
+      " WHERE account_id = ?1 AND remote_id = ?2") \
+    X(OWNER_GET, "SELECT owner, rule FROM field_owner WHERE entity = ?1 AND field = ?2") \
+    X(OWNER_SET, "INSERT INTO field_owner(entity, field, owner, rule) VALUES (?1, ?2, ?3, ?4)" \
+      " ON CONFLICT(entity, field) DO UPDATE SET owner = ?3, rule = ?4") \
+    X(BASE_GET, "SELECT value FROM sync_base WHERE entity = ?1 AND row_id = ?2 AND field = ?3") \
+    X(BASE_SET, "INSERT INTO sync_base(entity, row_id, field, value) VALUES (?1, ?2, ?3, ?4)" \
+      " ON CONFLICT(entity, row_id, field) DO UPDATE SET value = ?4") \
+    X(BASE_FROM_OP, "INSERT INTO sync_base(entity, row_id, field, value)" \
+      " SELECT 'work_order', entity_id, 'status', json_extract(payload, '$.status')" \
+      " FROM outbox WHERE id = ?1 AND op = 'wo_status' AND true" \
+      " ON CONFLICT(entity, row_id, field) DO UPDATE SET value = excluded.value") \
+    X(CONFLICT_ADD, "INSERT INTO conflict(account_id, entity, row_id, field, base_value," \
+      " local_value, remote_value, winner, rule, created_at)" \
+      " VALUES (?1, 'work_order', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)") \
+    X(OPS_SUPERSEDE, "UPDATE outbox SET state = 'failed', last_error = ?2 WHERE" \
+      " entity = 'work_order' AND entity_id = ?1 AND op = 'wo_status' AND state = 'pending'") \
+    X(WO_EVENT_PMS, "INSERT INTO wo_event(work_order_id, at, kind, old_value, new_value, actor," \
+      " origin) VALUES (?1, ?2, 'status', ?3, ?4, 'pms', 'pms')") \
     X(WO_GET_STATUS, "SELECT account_id, status, remote_id FROM work_order WHERE id = ?1") \
     X(WO_SET_STATUS, "UPDATE work_order SET status = ?2, sync_state = 'pending', sync_error = NULL," \
       " updated_at = ?3 WHERE id = ?1") \
@@ -911,6 +932,10 @@ int store_vendor_upsert(struct store *s, int64_t account, const struct rec_vendo
     return tx_leave(s, rc >= 0, rc, e);
 }
 
+static int work_order_upsert_tx(struct store *s, int64_t account, const struct rec_work_order *r,
+                                int64_t prop, int64_t unit, int64_t stay, int64_t thread,
+                                int64_t vendor, int64_t *id, struct err *e);
+
 int store_work_order_upsert(struct store *s, int64_t account, const struct rec_work_order *r,
                             int64_t *id, struct err *e)
 {
@@ -926,15 +951,179 @@ int store_work_order_upsert(struct store *s, int64_t account, const struct rec_w
         priority_parse(priority_name(r->priority)) < 0)
         return err_set(e, STORE_EINVAL, FINAL, "work order %s: bad status or priority",
                        r->remote_id);
-    sqlite3_stmt *st = stmt(s, STMT_WO_UPSERT, e);
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = work_order_upsert_tx(s, account, r, prop, unit, stay, thread, vendor, id, e);
+    return tx_leave(s, rc >= 0, rc, e);
+}
+
+/* Text value helpers for the merge. */
+static char *get_text(struct store *s, enum stmt_id q, const char *a, int64_t b, const char *c,
+                      struct err *e, int *rc)
+{
+    sqlite3_stmt *st = stmt(s, q, e);
+    char *v = NULL;
+    *rc = -1;
+    if (!st)
+        return NULL;
+    bind_text(st, 1, a);
+    sqlite3_bind_int64(st, 2, b);
+    bind_text(st, 3, c);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        v = col_text(st, 0);
+    done(st);
+    *rc = r == SQLITE_ROW || r == SQLITE_DONE ? 0 : db_err(s, e, r, "merge");
+    return v;
+}
+
+static int set_base(struct store *s, int64_t wo, const char *field, const char *value,
+                    struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_BASE_SET, e);
     if (!st)
         return -1;
+    bind_text(st, 1, "work_order");
+    sqlite3_bind_int64(st, 2, wo);
+    bind_text(st, 3, field);
+    bind_text(st, 4, value);
+    return run(s, st, e, "sync base");
+}
+
+/* The owner and conflict rule of a field ("shared"/"pms_wins" when not configured). */
+static void field_rule(struct store *s, const char *entity, const char *field, char owner[8],
+                       char rule[12])
+{
+    strcpy(owner, "shared");
+    strcpy(rule, "pms_wins");
+    sqlite3_stmt *st = stmt(s, STMT_OWNER_GET, NULL);
+    if (!st)
+        return;
+    bind_text(st, 1, entity);
+    bind_text(st, 2, field);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(owner, 8, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(rule, 12, "%s", (const char *)sqlite3_column_text(st, 1));
+    }
+    done(st);
+}
+
+/* Three-way merge of a work order's status (a shared field) when the PMS sends `remote`:
+ *   no local change pending      -> take remote;
+ *   pending, remote == base      -> keep local (the PMS has not moved; our push goes out);
+ *   pending, remote == local     -> both agree;
+ *   pending, remote moved too    -> a conflict row with base, local and remote; the rule
+ *                                   picks the winner and the loser is kept in the row.
+ *                                   pms_wins also retires the pending op (failed, with
+ *                                   the reason), so the PMS's value is not overwritten.
+ * *resolved gets the status to store. */
+static int merge_status(struct store *s, int64_t account, int64_t wo, const char *local,
+                        int pending, const char *remote, const char **resolved, struct err *e)
+{
+    char owner[8], rule[12];
+    int rc;
+    field_rule(s, "work_order", "status", owner, rule);
+    *resolved = remote;
+    if (strcmp(owner, "local") == 0) {
+        *resolved = local;
+        return 0;
+    }
+    if (strcmp(owner, "pms") == 0 || !pending || strcmp(remote, local) == 0)
+        return set_base(s, wo, "status", remote, e);
+    char *base = get_text(s, STMT_BASE_GET, "work_order", wo, "status", e, &rc);
+    if (rc != 0)
+        return -1;
+    if (!base || strcmp(base, remote) == 0) { /* the PMS has not moved: local goes out */
+        *resolved = local;
+        free(base);
+        return 0;
+    }
+    int local_wins = strcmp(rule, "local_wins") == 0;
+    sqlite3_stmt *st = stmt(s, STMT_CONFLICT_ADD, e);
+    rc = -1;
+    if (st) {
+        sqlite3_bind_int64(st, 1, account);
+        sqlite3_bind_int64(st, 2, wo);
+        bind_text(st, 3, "status");
+        bind_text(st, 4, base);
+        bind_text(st, 5, local);
+        bind_text(st, 6, remote);
+        bind_text(st, 7, local_wins ? "local" : "remote");
+        bind_text(st, 8, rule);
+        sqlite3_bind_int64(st, 9, now_ms());
+        rc = run(s, st, e, "conflict");
+    }
+    log_warn("store", "work order %lld: status conflict (base %s, porter %s, PMS %s): %s",
+             (long long)wo, base, local, remote, local_wins ? "porter wins" : "PMS wins");
+    free(base);
+    if (rc != 0)
+        return -1;
+    if (local_wins) {
+        *resolved = local;
+        return 0;
+    }
+    char why[200];
+    snprintf(why, sizeof(why), "conflict: the PMS set status %s meanwhile (rule pms_wins)", remote);
+    if (!(st = stmt(s, STMT_OPS_SUPERSEDE, e)))
+        return -1;
+    sqlite3_bind_int64(st, 1, wo);
+    bind_text(st, 2, why);
+    if (run(s, st, e, "supersede") != 0)
+        return -1;
+    return set_base(s, wo, "status", remote, e);
+}
+
+static int work_order_upsert_tx(struct store *s, int64_t account, const struct rec_work_order *r,
+                                int64_t prop, int64_t unit, int64_t stay, int64_t thread,
+                                int64_t vendor, int64_t *id, struct err *e)
+{
+    const char *resolved = wo_status_name(r->status);
+    sqlite3_stmt *st = stmt(s, STMT_WO_LOCAL_STATUS, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, r->remote_id);
+    int64_t wo = 0, stored_updated = 0;
+    char *local = NULL;
+    int pending = 0;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        wo = sqlite3_column_int64(st, 0);
+        local = col_text0(st, 1);
+        pending = sqlite3_column_int(st, 2);
+        stored_updated = sqlite3_column_int64(st, 3);
+    }
+    done(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return db_err(s, e, step, "work order");
+    if (wo && r->remote_updated_at >= stored_updated &&
+        merge_status(s, account, wo, local, pending, wo_status_name(r->status), &resolved, e) !=
+            0) {
+        free(local);
+        return -1;
+    }
+    if (wo && r->remote_updated_at >= stored_updated && strcmp(resolved, local) != 0 &&
+        (st = stmt(s, STMT_WO_EVENT_PMS, e))) { /* history: the PMS moved it */
+        sqlite3_bind_int64(st, 1, wo);
+        sqlite3_bind_int64(st, 2, now_ms());
+        bind_text(st, 3, local);
+        bind_text(st, 4, resolved);
+        if (run(s, st, e, "work-order history") != 0) {
+            free(local);
+            return -1;
+        }
+    }
+    st = stmt(s, STMT_WO_UPSERT, e);
+    if (!st) {
+        free(local);
+        return -1;
+    }
     int64_t now = now_ms();
     sqlite3_bind_int64(st, 1, account);
     bind_text(st, 2, r->remote_id);
     bind_text(st, 3, r->title);
     bind_text(st, 4, r->description);
-    bind_text(st, 5, wo_status_name(r->status));
+    bind_text(st, 5, resolved);
     bind_text(st, 6, r->remote_status);
     bind_text(st, 7, priority_name(r->priority));
     bind_text(st, 8, r->trade);
@@ -949,7 +1138,14 @@ int store_work_order_upsert(struct store *s, int64_t account, const struct rec_w
     sqlite3_bind_int64(st, 17, r->created_at ? r->created_at : now);
     sqlite3_bind_int64(st, 18, now);
     sqlite3_bind_int64(st, 19, r->remote_updated_at);
-    return upsert_finish(s, st, STMT_WO_ID, account, r->remote_id, id, e);
+    free(local);
+    int64_t got = 0;
+    int rc = upsert_finish(s, st, STMT_WO_ID, account, r->remote_id, &got, e);
+    if (id)
+        *id = got;
+    if (rc == STORE_WRITTEN && !wo) /* a new row: its first value is agreed */
+        rc = set_base(s, got, "status", resolved, e) == 0 ? rc : -1;
+    return rc;
 }
 
 /* ---- inbox ---- */
@@ -1655,6 +1851,19 @@ int store_outbox_recover(struct store *s, int64_t account, struct err *e)
     return run(s, st, e, "outbox recover");
 }
 
+int store_field_owner_set(struct store *s, const char *entity, const char *field, const char *owner,
+                          const char *rule, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_OWNER_SET, e);
+    if (!st)
+        return -1;
+    bind_text(st, 1, entity);
+    bind_text(st, 2, field);
+    bind_text(st, 3, owner);
+    bind_text(st, 4, rule ? rule : "pms_wins");
+    return run(s, st, e, "field owner");
+}
+
 int store_outbox_wake(struct store *s, int64_t account, struct err *e)
 {
     sqlite3_stmt *st = stmt(s, STMT_OUTBOX_WAKE, e);
@@ -1747,6 +1956,10 @@ static int outbox_done_tx(struct store *s, int64_t op, const char *remote_id, in
             sqlite3_bind_int64(st, 1, id);
             bind_text(st, 2, remote_id && *remote_id ? remote_id : NULL);
             rc = run(s, st, e, "work order sent");
+        }
+        if (rc == 0 && (st = stmt(s, STMT_BASE_FROM_OP, e))) { /* both sides agree now */
+            sqlite3_bind_int64(st, 1, op);
+            rc = run(s, st, e, "sync base");
         }
     }
     free(entity);

@@ -86,6 +86,11 @@ int store_message_upsert(struct store *s, int64_t account, const struct rec_mess
                          struct err *e);
 int store_vendor_upsert(struct store *s, int64_t account, const struct rec_vendor *r, int64_t *id,
                         struct err *e);
+/* Work orders merge their status, a shared field, three ways against the last agreed value:
+ * a local change still in the outbox is kept while the PMS has not moved; when both moved
+ * to different values a conflict row records base, local and remote, and the field's rule
+ * (field_owner, pms_wins by default) picks the winner; a pms_wins conflict retires the
+ * pending op as failed with the reason. PMS-side status changes are written to wo_event. */
 int store_work_order_upsert(struct store *s, int64_t account, const struct rec_work_order *r,
                             int64_t *id, struct err *e);
 
@@ -294,6 +299,11 @@ int store_outbox_wake(struct store *s, int64_t account, struct err *e);
 /* Oldest pending op's created_at (0 when none) and number of unfinished ops. */
 int store_outbox_depth(struct store *s, int64_t account, int64_t *depth, int64_t *oldest,
                        struct err *e);
+
+/* Set who owns entity.field: owner pms | local | shared, rule pms_wins | local_wins. The
+ * work-order status merge reads it (see store_work_order_upsert). */
+int store_field_owner_set(struct store *s, const char *entity, const char *field, const char *owner,
+                          const char *rule, struct err *e);
 
 /* ---- sync engine: inbound events ---- */
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ownership.h"
 #include "sync.h"
 
 /* ---- crash-at-step test hook ---- */
@@ -130,7 +131,8 @@ struct engine *engine_new(const struct config *c, const struct notify *ui, struc
         return NULL;
     }
     struct store *s = store_open(c->db_path, e);
-    if (!s) {
+    if (!s || ownership_load(s, c, e) != 0) {
+        store_close(&s);
         engine_free(&g);
         return NULL;
     }

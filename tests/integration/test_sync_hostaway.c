@@ -403,6 +403,181 @@ static void test_outage_drains_in_order_exactly_once(void **state)
     stop_daemon();
 }
 
+static double sim_health(const char *field)
+{
+    cJSON *h = sim_get("/_sim/health");
+    double v = cJSON_GetObjectItem(h, field)->valuedouble;
+    cJSON_Delete(h);
+    return v;
+}
+
+static void test_schema_drift_alert_and_quarantine(void **state)
+{
+    (void)state;
+    const char *once[] = {"sync", "--once", NULL};
+    assert_int_equal(porter(NULL, 0, once), 0);
+    int64_t before = db_count("SELECT count(*) FROM message");
+    sim_post("/_sim/faults", "{\"drift_from\":\"isIncoming\",\"drift_to\":\"incoming\"}");
+    sim_post("/_sim/inject", "{\"kind\":\"message\",\"body\":\"drifted hello k4\"}");
+    porter(NULL, 0, once);
+    /* the record is skipped, never written half-empty, and the alert names the field */
+    assert_int_equal(db_count("SELECT count(*) FROM message WHERE body LIKE '%k4%'"), 0);
+    assert_int_equal(db_count("SELECT count(*) FROM message"), before);
+    assert_int_equal(db_count("SELECT count(*) FROM alert WHERE kind = 'schema_drift'"
+                              " AND subject = 'hostaway/message.isIncoming'"),
+                     1);
+    /* the same drift arriving by webhook: event quarantined, nothing applied */
+    start_daemon();
+    msleep(400);
+    sim_post("/_sim/inject", "{\"kind\":\"message\",\"body\":\"drifted again k5\"}");
+    int64_t q = 0;
+    for (int i = 0; i < 100 && !q; i++) {
+        msleep(100);
+        q = db_count("SELECT count(*) FROM inbound_event WHERE state = 'quarantined'");
+    }
+    assert_true(q >= 1);
+    assert_int_equal(db_count("SELECT count(*) FROM message WHERE body LIKE '%k5%'"), 0);
+    stop_daemon();
+    /* the drift ends: the next pass brings the messages in, once */
+    sim_post("/_sim/faults", "{\"drift_from\":\"\"}");
+    assert_int_equal(porter(NULL, 0, once), 0);
+    assert_int_equal(db_count("SELECT count(*) FROM message WHERE body LIKE '%k4%'"), 1);
+    assert_int_equal(db_count("SELECT count(*) FROM message WHERE body LIKE '%k5%'"), 1);
+}
+
+static void test_rate_limit_storm_honours_retry_after(void **state)
+{
+    (void)state;
+    const char *once[] = {"sync", "--once", NULL};
+    assert_int_equal(porter(NULL, 0, once), 0);
+    sim_post("/_sim/inject", "{\"kind\":\"config\",\"retry_after\":true}");
+    sim_post("/_sim/faults", "{\"storm_s\":4}"); /* every answer 429, Retry-After: 10 */
+    start_daemon();
+    int64_t limited = 0;
+    for (int i = 0; i < 100 && !limited; i++) {
+        msleep(100);
+        limited = db_count("SELECT count(*) FROM metric WHERE name = 'rate_limited'");
+    }
+    assert_true(limited >= 1);
+    double seen = sim_health("requests");
+    msleep(6000); /* well inside the 10 s the PMS asked for */
+    assert_true(sim_health("requests") == seen);
+    stop_daemon();
+}
+
+static void test_one_leader_and_takeover(void **state)
+{
+    (void)state;
+    const char *once[] = {"sync", "--once", NULL};
+    assert_int_equal(porter(NULL, 0, once), 0);
+    start_daemon();
+    pid_t first = F.daemon;
+    msleep(300);
+    pid_t second = fork();
+    if (second == 0) {
+        int devnull = open("/dev/null", 1);
+        dup2(devnull, 2);
+        execl(getenv("PORTER_BIN"), "porter", "--config", F.dir, "--db", F.db, "sync", NULL);
+        _exit(127);
+    }
+    msleep(1500);
+    char want[64];
+    snprintf(want, sizeof(want), "SELECT count(*) FROM lease WHERE holder LIKE '%%:%d'", first);
+    assert_int_equal(db_count("SELECT count(*) FROM lease"), 1);
+    assert_int_equal(db_count(want), 1);
+    /* a reply queued now is sent once, by the leader only */
+    const char *send[] = {"send", "3", "two daemons, one write x7", NULL};
+    assert_int_equal(porter(NULL, 0, send), 0);
+    for (int i = 0; i < 50 && sim_writes_with("one write x7") == 0; i++)
+        msleep(100);
+    msleep(1500);
+    assert_int_equal(sim_writes_with("one write x7"), 1);
+    /* the leader dies without releasing: the other takes the stale lease over */
+    kill(first, SIGKILL);
+    waitpid(first, NULL, 0);
+    snprintf(want, sizeof(want), "SELECT count(*) FROM lease WHERE holder LIKE '%%:%d'", second);
+    int64_t took = 0;
+    for (int i = 0; i < 300 && !took; i++) { /* TTL 15 s + one renewal period */
+        msleep(100);
+        took = db_count(want);
+    }
+    assert_int_equal(took, 1);
+    F.daemon = second;
+    stop_daemon();
+}
+
+/* kill -9 at random points of a two-way run: every event exactly once on both sides. */
+static void test_kill9_exactly_once(void **state)
+{
+    (void)state;
+    enum { INBOUND = 300, OUTBOUND = 300, KILLS = 20 };
+    const char *once[] = {"sync", "--once", NULL};
+    assert_int_equal(porter(NULL, 0, once), 0);
+    srand((unsigned)time(NULL));
+    int in = 0, out = 0;
+    for (int k = 0; k < KILLS; k++) {
+        start_daemon();
+        int burst = 15 + rand() % 20;
+        for (int i = 0; i < burst && (in < INBOUND || out < OUTBOUND); i++) {
+            char body[96];
+            if (in < INBOUND) {
+                snprintf(body, sizeof(body), "{\"kind\":\"message\",\"body\":\"kill9 in %d\"}",
+                         in++);
+                sim_post("/_sim/inject", body);
+            }
+            if (out < OUTBOUND) {
+                char id[8];
+                snprintf(id, sizeof(id), "%d", 1 + out % 10);
+                snprintf(body, sizeof(body), "kill9 out %d", out++);
+                const char *send[] = {"send", id, body, NULL};
+                assert_int_equal(porter(NULL, 0, send), 0);
+            }
+        }
+        msleep(50 + rand() % 400);
+        kill(F.daemon, SIGKILL);
+        waitpid(F.daemon, NULL, 0);
+        F.daemon = 0;
+    }
+    /* restart and drain: the lease the last one held goes stale first */
+    msleep(16000);
+    for (int pass = 0; pass < 5; pass++) {
+        sqlite3 *db;
+        sqlite3_open(F.db, &db);
+        sqlite3_exec(db,
+                     "UPDATE outbox SET next_attempt_at = 0; UPDATE inbound_event SET"
+                     " next_attempt_at = 0",
+                     NULL, NULL, NULL);
+        sqlite3_close(db);
+        porter(NULL, 0, once);
+        if (db_count("SELECT count(*) FROM outbox WHERE state <> 'sent'") == 0)
+            break;
+    }
+    assert_int_equal(db_count("SELECT count(*) FROM outbox WHERE state <> 'sent'"), 0);
+    assert_int_equal(db_count("SELECT count(*) FROM message WHERE body LIKE 'kill9 in %'"), in);
+    assert_int_equal(db_count("SELECT count(DISTINCT body) FROM message WHERE body LIKE"
+                              " 'kill9 in %'"),
+                     in);
+    assert_int_equal(db_count("SELECT count(*) FROM message WHERE body LIKE 'kill9 out %'"), out);
+    int total = 0;
+    for (int i = 0; i < out; i++) {
+        char needle[32];
+        snprintf(needle, sizeof(needle), "\"kill9 out %d\"", i);
+        int n = sim_writes_with(needle);
+        if (n != 1)
+            fprintf(stderr, "kill9 out %d written %d times\n", i, n);
+        total += n == 1;
+    }
+    assert_int_equal(total, out);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    sqlite3_open(F.db, &db);
+    sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +586,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dropped_answer_not_duplicated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_webhooks_live, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outage_drains_in_order_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_drift_alert_and_quarantine, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limit_storm_honours_retry_after, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_leader_and_takeover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill9_exactly_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -301,6 +301,7 @@ static void control(struct sim_account *a, const struct sim_req *rq, struct sim_
         cJSON_AddNumberToObject(j, "ticks", (double)a->ticks);
         cJSON_AddNumberToObject(j, "writes", cJSON_GetArraySize(a->writes));
         cJSON_AddNumberToObject(j, "tokens_minted", a->tokens_minted);
+        cJSON_AddNumberToObject(j, "requests", (double)a->requests);
         control_ok(rs, j);
     } else if (get && strcmp(p, "/writes") == 0) {
         control_ok(rs, cJSON_Duplicate(a->writes, 1));
@@ -407,6 +408,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     /* faults before the world is touched */
     pthread_mutex_lock(&sim_lock);
+    a->requests++;
     struct sim_faults f = a->faults;
     int64_t now = sim_now();
     int reset = now < f.outage_until || sim_chance(a, f.reset_rate);

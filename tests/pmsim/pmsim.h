@@ -137,6 +137,7 @@ struct sim_account {
     int64_t rand_state; /* this account's deterministic generator */
     int64_t clock_ms;   /* scenario clock (starts at real time, advanced by ticks) */
     int64_t ticks;
+    int64_t requests; /* API requests received (not /_sim/), for tests */
 };
 
 struct sim {

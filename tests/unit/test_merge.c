@@ -1,0 +1,218 @@
+/* test_merge.c - field ownership and the three-way merge of a shared field (work-order
+ * status): what wins, what is recorded, and what must not be overwritten silently. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ownership.h"
+#include "store.h"
+
+struct fx {
+    char dir[64], path[128];
+    struct store *s;
+    int64_t acct, wo;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    strcpy(f->dir, "/tmp/porter-merge-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/m.db", f->dir);
+    struct err e;
+    assert_non_null(f->s = store_open(f->path, &e));
+    assert_int_equal(ownership_load(f->s, NULL, &e), 0);
+    assert_int_equal(store_account_ensure(f->s, "ha", "hostaway", &f->acct, &e), 0);
+    struct rec_work_order w = {.remote_id = "T1",
+                               .title = "Leak",
+                               .status = WO_NEW,
+                               .priority = PRIO_HIGH,
+                               .remote_updated_at = 100};
+    assert_int_equal(store_work_order_upsert(f->s, f->acct, &w, &f->wo, &e), STORE_WRITTEN);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    store_close(&f->s);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static char *q(struct fx *f, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    char *v = NULL;
+    sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        v = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v ? v : strdup("(null)");
+}
+
+static void expect(struct fx *f, const char *sql, const char *want)
+{
+    char *got = q(f, sql);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void remote(struct fx *f, enum wo_status st, int64_t at)
+{
+    struct err e;
+    struct rec_work_order w = {
+        .remote_id = "T1", .status = st, .priority = PRIO_HIGH, .remote_updated_at = at};
+    assert_true(store_work_order_upsert(f->s, f->acct, &w, NULL, &e) >= 0);
+}
+
+static void test_parse(void **state)
+{
+    (void)state;
+    char o[8], r[12];
+    const char *why;
+    assert_int_equal(ownership_parse("shared local_wins", o, r, &why), 0);
+    assert_string_equal(o, "shared");
+    assert_string_equal(r, "local_wins");
+    assert_int_equal(ownership_parse("pms", o, r, &why), 0);
+    assert_string_equal(r, "pms_wins");
+    assert_int_equal(ownership_parse("nobody", o, r, &why), -1);
+    assert_int_equal(ownership_parse("shared sometimes", o, r, &why), -1);
+    assert_int_equal(ownership_parse("local pms_wins", o, r, &why), -1);
+    assert_int_equal(ownership_parse("", o, r, &why), -1);
+}
+
+static void test_defaults_and_bad_override(void **state)
+{
+    struct fx *f = *state;
+    expect(f,
+           "SELECT owner || ' ' || rule FROM field_owner WHERE entity = 'work_order'"
+           " AND field = 'status'",
+           "shared pms_wins");
+    expect(f, "SELECT owner FROM field_owner WHERE entity = 'thread' AND field = 'assignee'",
+           "local");
+    struct conf_entry ents[] = {{(char *)(uintptr_t) "ownership",
+                                 (char *)(uintptr_t) "work_order.status",
+                                 (char *)(uintptr_t) "shared local_wins", 4},
+                                {(char *)(uintptr_t) "ownership", (char *)(uintptr_t) "bogus",
+                                 (char *)(uintptr_t) "pms", 9}};
+    struct config c = {
+        .porter_path = (char *)(uintptr_t) "/etc/porter.conf", .entries = ents, .nentries = 2};
+    struct err e;
+    assert_int_equal(ownership_load(f->s, &c, &e), -1);
+    assert_non_null(strstr(e.msg, "/etc/porter.conf:9: expected entity.field"));
+    /* nothing changed: the good line before the bad one was rolled back too */
+    expect(f, "SELECT rule FROM field_owner WHERE entity = 'work_order' AND field = 'status'",
+           "pms_wins");
+    c.nentries = 1;
+    assert_int_equal(ownership_load(f->s, &c, &e), 0);
+    expect(f, "SELECT rule FROM field_owner WHERE entity = 'work_order' AND field = 'status'",
+           "local_wins");
+}
+
+static void test_remote_change_taken_and_logged(void **state)
+{
+    struct fx *f = *state;
+    remote(f, WO_IN_PROGRESS, 200);
+    expect(f, "SELECT status FROM work_order", "in_progress");
+    expect(f, "SELECT old_value || '>' || new_value || '|' || origin FROM wo_event",
+           "new>in_progress|pms");
+    expect(f, "SELECT value FROM sync_base WHERE field = 'status'", "in_progress");
+    /* an older record changes nothing and logs nothing */
+    remote(f, WO_NEW, 150);
+    expect(f, "SELECT status FROM work_order", "in_progress");
+    expect(f, "SELECT count(*) FROM wo_event", "1");
+}
+
+static void test_local_pending_kept_while_pms_unchanged(void **state)
+{
+    struct fx *f = *state;
+    struct err e;
+    assert_int_equal(store_queue_wo_status(f->s, f->wo, WO_SCHEDULED, "sam", &e), 0);
+    remote(f, WO_NEW, 200); /* a poll brings the unchanged PMS value */
+    expect(f, "SELECT status FROM work_order", "scheduled");
+    expect(f, "SELECT count(*) FROM conflict", "0");
+    expect(f, "SELECT state FROM outbox", "pending");
+    /* the push lands: the base follows */
+    char *op = q(f, "SELECT id FROM outbox");
+    assert_int_equal(store_outbox_done(f->s, atoll(op), "T1", 0, &e), 0);
+    free(op);
+    expect(f, "SELECT value FROM sync_base WHERE field = 'status'", "scheduled");
+    expect(f, "SELECT sync_state FROM work_order", "synced");
+}
+
+static void test_conflict_pms_wins(void **state)
+{
+    struct fx *f = *state;
+    struct err e;
+    assert_int_equal(store_queue_wo_status(f->s, f->wo, WO_SCHEDULED, "sam", &e), 0);
+    remote(f, WO_CANCELLED, 200); /* both moved, to different values */
+    expect(f, "SELECT status FROM work_order", "cancelled");
+    expect(f, "SELECT count(*) FROM conflict", "1");
+    expect(f,
+           "SELECT base_value || '|' || local_value || '|' || remote_value || '|' || winner ||"
+           " '|' || rule FROM conflict",
+           "new|scheduled|cancelled|remote|pms_wins");
+    /* the losing local op is retired with the reason, never sent over the PMS's value */
+    expect(f, "SELECT state FROM outbox", "failed");
+    char *why = q(f, "SELECT last_error FROM outbox");
+    assert_non_null(strstr(why, "conflict"));
+    free(why);
+    struct outbox_batch b;
+    assert_int_equal(store_outbox_claim(f->s, f->acct, now_ms(), 10, &b, &e), 0);
+    assert_int_equal(b.n, 0);
+    outbox_batch_free(&b);
+}
+
+static void test_conflict_local_wins(void **state)
+{
+    struct fx *f = *state;
+    struct err e;
+    assert_int_equal(
+        store_field_owner_set(f->s, "work_order", "status", "shared", "local_wins", &e), 0);
+    assert_int_equal(store_queue_wo_status(f->s, f->wo, WO_SCHEDULED, "sam", &e), 0);
+    remote(f, WO_CANCELLED, 200);
+    expect(f, "SELECT status FROM work_order", "scheduled");
+    expect(f, "SELECT winner || '|' || remote_value FROM conflict", "local|cancelled");
+    expect(f, "SELECT state FROM outbox", "pending"); /* porter's value still goes out */
+}
+
+static void test_agreement_is_no_conflict(void **state)
+{
+    struct fx *f = *state;
+    struct err e;
+    assert_int_equal(store_queue_wo_status(f->s, f->wo, WO_COMPLETED, "sam", &e), 0);
+    remote(f, WO_COMPLETED, 200);
+    expect(f, "SELECT status FROM work_order", "completed");
+    expect(f, "SELECT count(*) FROM conflict", "0");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test_setup_teardown(test_defaults_and_bad_override, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remote_change_taken_and_logged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_pending_kept_while_pms_unchanged, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_conflict_pms_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conflict_local_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_agreement_is_no_conflict, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
