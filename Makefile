@@ -55,7 +55,7 @@ INTEG_BIN   = $(INTEG_SRC:%.c=$(BUILD)/%)
 PORTER_BIN = $(if $(filter build,$(BUILD)),porter,$(BUILD)/porter)
 PMSIM_BIN  = $(if $(filter build,$(BUILD)),pmsim,$(BUILD)/pmsim)
 
-.PHONY: all check check-asan check-tsan asan tsan demo deps deps-if-missing install \
+.PHONY: bench all check check-asan check-tsan asan tsan demo deps deps-if-missing install \
         uninstall clean tests fmt
 
 all: $(PORTER_BIN) $(if $(PMSIM_SRC),$(PMSIM_BIN))
@@ -131,6 +131,17 @@ check-asan: deps-if-missing asan
 
 check-tsan: deps-if-missing tsan
 	@sh tests/run.sh build/tsan build/tsan/porter
+
+$(BUILD)/tests/bench/%: tests/bench/%.c tests/integration/simctl.c $(BUILD)/libporter.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/integration -o $@ $< tests/integration/simctl.c \
+	    $(BUILD)/libporter.a $(PKG_LIBS)
+
+# Benchmarks: optimised build, medians of several runs, one table. Not part of make check.
+bench: deps-if-missing
+	@$(MAKE) --no-print-directory all $(BUILD)/tests/bench/bench_sync
+	@PORTER_BIN=$(CURDIR)/$(PORTER_BIN) PMSIM_BIN=$(CURDIR)/$(PMSIM_BIN) \
+	    $(BUILD)/tests/bench/bench_sync
 
 demo: deps-if-missing
 	@$(MAKE) --no-print-directory all

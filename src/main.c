@@ -10,7 +10,9 @@
 #include "app.h"
 #include "cli.h"
 #include "config.h"
+#include "engine.h"
 #include "log.h"
+#include "notify.h"
 #include "store.h"
 
 struct cli {
@@ -68,7 +70,27 @@ static int cmd_tui(struct config *c, struct store *s, int argc, char **argv)
     (void)argc;
     (void)argv;
     struct err e;
-    if (app_run(c, s, &e) != 0) {
+    struct notify wake;
+    struct engine *g = NULL;
+    if (notify_init(&wake, &e) != 0) {
+        fprintf(stderr, "porter: %s\n", e.msg);
+        return 1;
+    }
+    /* The engine runs beside the UI; they meet only in SQLite and the wake channel. When
+     * another process (porter sync) holds the sync lease, the workers stay idle here. */
+    if (c->naccounts > 0) {
+        g = engine_new(c, &wake, &e);
+        if (!g || engine_start(g, &e) != 0) {
+            fprintf(stderr, "porter: %s\n", e.msg);
+            engine_free(&g);
+            notify_fini(&wake);
+            return 1;
+        }
+    }
+    int rc = app_run(c, s, notify_fd(&wake), &e);
+    engine_free(&g); /* stop and join the workers after the terminal is restored */
+    notify_fini(&wake);
+    if (rc != 0) {
         fprintf(stderr, "porter: %s\n", e.msg);
         return 1;
     }

@@ -564,6 +564,11 @@ void store_close(struct store **sp)
     *sp = NULL;
 }
 
+int store_synchronous(struct store *s, int full, struct err *e)
+{
+    return exec(s, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", e);
+}
+
 int64_t store_data_version(struct store *s)
 {
     sqlite3_stmt *st;

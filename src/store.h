@@ -57,6 +57,13 @@ int store_begin(struct store *s, struct err *e);
 int store_commit(struct store *s, struct err *e);
 void store_rollback(struct store *s);
 
+/* full 1: PRAGMA synchronous=FULL (the default: every commit is on disk when it returns);
+ * full 0: NORMAL (in WAL mode a commit survives a crash of the process but may be lost at
+ * a power failure). Only for connections whose commits can be redone: the sync workers'
+ * pulls, applies and outbox completions (a lost completion costs one lookup at the PMS).
+ * Never for a connection that acknowledges a webhook or queues a write. */
+int store_synchronous(struct store *s, int full, struct err *e);
+
 /* PRAGMA data_version: changes when another connection commits. */
 int64_t store_data_version(struct store *s);
 

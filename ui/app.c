@@ -78,7 +78,7 @@ static void paint(struct store *s)
     doupdate();
 }
 
-int app_run(const struct config *c, struct store *s, struct err *e)
+int app_run(const struct config *c, struct store *s, int wake_fd, struct err *e)
 {
     (void)c;
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
@@ -117,8 +117,15 @@ int app_run(const struct config *c, struct store *s, struct err *e)
         }
         if (quit || dirty)
             continue;
-        struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
-        poll(&pfd, 1, 1000);
+        struct pollfd pfd[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+                                {.fd = wake_fd, .events = POLLIN}};
+        if (poll(pfd, wake_fd >= 0 ? 2 : 1, 1000) > 0 && wake_fd >= 0 &&
+            (pfd[1].revents & POLLIN)) {
+            char buf[64];
+            while (read(wake_fd, buf, sizeof(buf)) > 0)
+                ;
+            dirty = DIRTY_ALL; /* a worker committed: re-read what is visible */
+        }
     }
     endwin();
     log_quiet_stderr(0);

@@ -32,7 +32,12 @@ void engine_step(const char *what)
 
 struct store *sync_store(struct engine *g, struct err *e)
 {
-    return store_open(g->cfg->db_path, e);
+    /* workers' commits can be redone (re-pull, re-apply, look up before resend), so they
+     * skip the per-commit fsync; the webhook listener turns it back on */
+    struct store *s = store_open(g->cfg->db_path, e);
+    if (s && store_synchronous(s, 0, e) != 0)
+        store_close(&s);
+    return s;
 }
 
 void sync_ui_poke(struct engine *g)
@@ -280,7 +285,10 @@ int engine_run_once(struct engine *g, struct err *e)
     for (size_t i = 0; i < g->n && rc == 0; i++)
         if (!(ads[i] = sync_adapter(&g->accts[i], &https[i], e)))
             rc = -1;
-    if (rc == 0 && apply_events_once(g, s, ads, e) < 0)
+    int n = 0;
+    while (rc == 0 && (n = apply_events_once(g, s, ads, e)) > 0)
+        ;
+    if (rc == 0 && n < 0)
         rc = -1;
     for (size_t i = 0; i < g->n && rc == 0; i++) {
         struct acct *a = &g->accts[i];
@@ -302,7 +310,9 @@ int engine_run_once(struct engine *g, struct err *e)
                     waiting);
         }
     }
-    if (rc == 0 && apply_events_once(g, s, ads, e) < 0)
+    while (rc == 0 && (n = apply_events_once(g, s, ads, e)) > 0)
+        ;
+    if (rc == 0 && n < 0)
         rc = -1;
     for (size_t i = 0; i < g->n; i++) {
         adapter_free(&ads[i]);

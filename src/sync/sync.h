@@ -75,6 +75,8 @@ void *outbox_main(void *arg);
 /* webhook.c: the listener and the apply worker. */
 int webhook_start(struct engine *g, struct err *e);
 void webhook_stop(struct engine *g);
+/* Apply one batch of due events in one transaction; returns the number processed (applied,
+ * retried or quarantined), 0 when none was due, -1 when the database failed. */
 int apply_events_once(struct engine *g, struct store *s, struct adapter **ads, struct err *e);
 void *apply_main(void *arg);
 

@@ -205,7 +205,9 @@ int webhook_start(struct engine *g, struct err *e)
     l->g = g;
     l->ads = xcalloc(g->n, sizeof(*l->ads));
     l->https = xcalloc(g->n, sizeof(*l->https));
-    if (!(l->s = sync_store(g, e))) {
+    /* this connection acknowledges webhooks: every commit durable before the 200 */
+    if (!(l->s = sync_store(g, e)) || store_synchronous(l->s, 1, e) != 0) {
+        store_close(&l->s);
         free(l->ads);
         free(l->https);
         free(l);
@@ -272,8 +274,19 @@ static struct acct *acct_by_id(struct engine *g, int64_t id, size_t *idx)
 int apply_events_once(struct engine *g, struct store *s, struct adapter **ads, struct err *e)
 {
     struct inbound_batch b;
-    if (store_inbound_due(s, now_ms(), 64, &b, e) != 0)
+    if (store_inbound_due(s, now_ms(), 256, &b, e) != 0)
         return -1;
+    if (b.n == 0) {
+        inbound_batch_free(&b);
+        return 0;
+    }
+    /* One transaction per batch: one fsync for up to 256 events instead of several per
+     * event. An adapter that must GET a missing parent does so inside it (rare: only for
+     * records whose parent the poller has not brought yet). */
+    if (store_begin(s, e) != 0) {
+        inbound_batch_free(&b);
+        return -1;
+    }
     int applied = 0;
     for (size_t i = 0; i < b.n && !atomic_load(&g->stop); i++) {
         struct inbound_row *ev = &b.rows[i];
@@ -297,7 +310,6 @@ int apply_events_once(struct engine *g, struct store *s, struct adapter **ads, s
             mrc = store_inbound_mark(s, ev->id, "applied", 0, NULL, e);
             store_metric(s, a->id, "webhook_latency_ms", (double)(now_ms() - ev->received_at), e);
             applied++;
-            engine_step("event applied");
         } else if (ae.retry == FINAL) {
             log_warn("apply", "%s: event %lld quarantined: %s", a->conf->name, (long long)ev->id,
                      ae.msg);
@@ -311,14 +323,22 @@ int apply_events_once(struct engine *g, struct store *s, struct adapter **ads, s
             mrc = store_inbound_mark(s, ev->id, "retry", now_ms() + delay, ae.msg, e);
         }
         if (mrc != 0) {
+            store_rollback(s);
             inbound_batch_free(&b);
             return -1;
         }
     }
+    size_t processed = b.n;
     inbound_batch_free(&b);
+    if (store_commit(s, e) != 0) {
+        store_rollback(s);
+        return -1;
+    }
+    for (int i = 0; i < applied; i++)
+        engine_step("event applied");
     if (applied)
         sync_ui_poke(g);
-    return applied;
+    return (int)processed;
 }
 
 void *apply_main(void *arg)
