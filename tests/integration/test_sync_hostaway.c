@@ -403,6 +403,50 @@ static void test_outage_drains_in_order_exactly_once(void **state)
     stop_daemon();
 }
 
+static void test_concurrent_status_edits_conflict(void **state)
+{
+    (void)state;
+    const char *once[] = {"sync", "--once", NULL};
+    assert_int_equal(porter(NULL, 0, once), 0);
+    int64_t wo = db_count("SELECT min(id) FROM work_order WHERE status = 'new'");
+    assert_true(wo > 0);
+    char sql[160], id[24], remote[24];
+    snprintf(sql, sizeof(sql), "SELECT remote_id FROM work_order WHERE id = %lld", (long long)wo);
+    snprintf(remote, sizeof(remote), "%lld", (long long)db_count(sql));
+    snprintf(id, sizeof(id), "%lld", (long long)wo);
+    /* porter sets completed (queued, not yet pushed) while the PMS cancels it */
+    const char *set[] = {"wo", "set", id, "status=completed", NULL};
+    assert_int_equal(porter(NULL, 0, set), 0);
+    char body[96];
+    snprintf(body, sizeof(body), "{\"kind\":\"task_status\",\"id\":%s,\"status\":\"cancelled\"}",
+             remote);
+    sim_post("/_sim/inject", body);
+    assert_int_equal(porter(NULL, 0, once), 0);
+    /* one conflict, both values kept, the rule (pms_wins) applied, nothing overwritten */
+    assert_int_equal(db_count("SELECT count(*) FROM conflict"), 1);
+    assert_int_equal(db_count("SELECT count(*) FROM conflict WHERE local_value = 'completed'"
+                              " AND remote_value = 'cancelled' AND base_value = 'new'"
+                              " AND winner = 'remote' AND rule = 'pms_wins'"),
+                     1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM work_order WHERE id = %s AND"
+             " status = 'cancelled'",
+             id);
+    assert_int_equal(db_count(sql), 1);
+    assert_int_equal(db_count("SELECT count(*) FROM outbox WHERE op = 'wo_status' AND"
+                              " state = 'failed' AND last_error LIKE '%conflict%'"),
+                     1);
+    cJSON *w = sim_get("/_sim/writes"), *x; /* porter's losing value never reached the PMS */
+    int puts = 0;
+    cJSON_ArrayForEach(x, w)
+    {
+        const char *m = cJSON_GetObjectItem(x, "method")->valuestring;
+        puts += strcmp(m, "PUT") == 0;
+    }
+    cJSON_Delete(w);
+    assert_int_equal(puts, 0);
+}
+
 static double sim_health(const char *field)
 {
     cJSON *h = sim_get("/_sim/health");
@@ -510,14 +554,14 @@ static void test_one_leader_and_takeover(void **state)
 static void test_kill9_exactly_once(void **state)
 {
     (void)state;
-    enum { INBOUND = 300, OUTBOUND = 300, KILLS = 20 };
+    enum { INBOUND = 1000, OUTBOUND = 1000, KILLS = 20 };
     const char *once[] = {"sync", "--once", NULL};
     assert_int_equal(porter(NULL, 0, once), 0);
     srand((unsigned)time(NULL));
     int in = 0, out = 0;
     for (int k = 0; k < KILLS; k++) {
         start_daemon();
-        int burst = 15 + rand() % 20;
+        int burst = 40 + rand() % 30;
         for (int i = 0; i < burst && (in < INBOUND || out < OUTBOUND); i++) {
             char body[96];
             if (in < INBOUND) {
@@ -590,6 +634,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rate_limit_storm_honours_retry_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_leader_and_takeover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_status_edits_conflict, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
