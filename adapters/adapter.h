@@ -117,6 +117,10 @@ struct adapter_ops {
     int rate_burst;
     /* Entities in the order the poller pulls them (parents first), ENTITY_COUNT-ended. */
     const enum entity *pull_order;
+    /* Bit (1u << entity) set for entities the adapter re-reads in full every cycle, their
+     * cursor returning to where it started at the end of a walk. The poller's mass-delete
+     * guard compares such a complete walk with what is stored. */
+    unsigned full_walk;
 
     /* Allocate a->priv. 0 or -1 (FINAL: e.g. a required setting is missing). */
     int (*init)(struct adapter *a, struct err *e);

@@ -2253,6 +2253,34 @@ int store_lease_release(struct store *s, const char *name, const char *holder, s
     return run(s, st, e, "lease release");
 }
 
+int store_entity_count(struct store *s, int64_t account, const char *entity, int64_t *n,
+                       struct err *e)
+{
+    static const char *const tables[] = {"property", "unit",    "contact", "stay",
+                                         "thread",   "message", "vendor",  "work_order"};
+    size_t i = 0;
+    while (i < ARRAY_LEN(tables) && strcmp(tables[i], entity) != 0)
+        i++;
+    if (i == ARRAY_LEN(tables))
+        return err_set(e, STORE_EINVAL, FINAL, "unknown entity %s", entity);
+    /* the table name comes from the fixed list above, never from input */
+    char *sql = xasprintf("SELECT count(*) FROM %s WHERE account_id = ?1 AND remote_id IS NOT"
+                          " NULL",
+                          tables[i]);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    free(sql);
+    if (rc != SQLITE_OK)
+        return db_err(s, e, rc, "count");
+    sqlite3_bind_int64(st, 1, account);
+    *n = 0;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : db_err(s, e, rc, "count");
+}
+
 int store_metric(struct store *s, int64_t account, const char *name, double value, struct err *e)
 {
     sqlite3_stmt *st = stmt(s, STMT_METRIC_ADD, e);

@@ -365,6 +365,11 @@ int store_lease(struct store *s, const char *name, const char *holder, int64_t t
                 struct err *e);
 int store_lease_release(struct store *s, const char *name, const char *holder, struct err *e);
 
+/* Rows of an entity ("property", "unit", "contact", "stay", "thread", "message", "vendor",
+ * "work_order") that the account has from its PMS (remote id set). */
+int store_entity_count(struct store *s, int64_t account, const char *entity, int64_t *n,
+                       struct err *e);
+
 /* A metric sample (latency in ms, a counter increment...). */
 int store_metric(struct store *s, int64_t account, const char *name, double value, struct err *e);
 

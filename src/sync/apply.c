@@ -199,6 +199,14 @@ size_t apply_buffer_count(const struct rec_buffer *buf)
     return buf ? buf->n : 0;
 }
 
+size_t apply_buffer_count_of(const struct rec_buffer *buf, enum entity ent)
+{
+    size_t n = 0;
+    for (size_t i = 0; buf && i < buf->n; i++)
+        n += buf->items[i].ent == ent;
+    return n;
+}
+
 int apply_buffer_commit(struct rec_buffer *buf, struct apply_ctx *ctx, struct err *e)
 {
     struct sink sk;

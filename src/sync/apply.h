@@ -36,6 +36,8 @@ void apply_buffer_sink(struct sink *sk, struct rec_buffer **buf, struct apply_ct
  * Records whose parent is missing are counted in ctx->orphans, not fatal. */
 int apply_buffer_commit(struct rec_buffer *buf, struct apply_ctx *ctx, struct err *e);
 size_t apply_buffer_count(const struct rec_buffer *buf);
+/* Buffered records of one entity. */
+size_t apply_buffer_count_of(const struct rec_buffer *buf, enum entity ent);
 void apply_buffer_free(struct rec_buffer **buf);
 
 #endif

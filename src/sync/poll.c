@@ -6,6 +6,7 @@
  * parent is not stored keeps the old cursor, so the next pass reads it again. Runs on
  * start and every poll_interval seconds, or at once when poked.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,25 @@ static int pull_page(struct adapter *ad, enum entity ent, const char *cursor, st
     return rc;
 }
 
+/* Mass-delete guard. porter never deletes what a PMS stops listing; but a walk that comes
+ * back to its starting cursor (a complete pass over a list re-read every cycle) and saw
+ * fewer than half of the records stored for that entity raises an alert: the PMS is
+ * probably answering with an empty or truncated list, and someone should look. */
+static void mass_delete_check(struct acct *a, struct store *s, enum entity ent, size_t seen)
+{
+    int64_t stored = 0;
+    struct err e;
+    if (store_entity_count(s, a->id, entity_name(ent), &stored, &e) != 0 || stored < 4 ||
+        (int64_t)seen * 2 >= stored)
+        return;
+    char subject[64], msg[200];
+    snprintf(subject, sizeof(subject), "%s/%s", a->ops->name, entity_name(ent));
+    snprintf(msg, sizeof(msg),
+             "%s listed %zu %s records where porter has %lld; nothing was deleted", a->conf->name,
+             seen, entity_name(ent), (long long)stored);
+    store_alert(s, a->id, "mass_delete", subject, msg, &e);
+}
+
 static int pull_entity(struct acct *a, struct store *s, struct adapter *ad, enum entity ent,
                        struct err *e)
 {
@@ -53,6 +73,8 @@ static int pull_entity(struct acct *a, struct store *s, struct adapter *ad, enum
     char *cursor = NULL;
     if (store_cursor_get(s, a->id, name, &cursor, e) != 0)
         return -1;
+    char *start = xstrdup(cursor ? cursor : "");
+    size_t seen = 0;
     for (int pages = 0; pages < 100000 && !atomic_load(&a->g->stop); pages++) {
         struct rec_buffer *buf = NULL;
         struct apply_ctx ctx = {.store = s, .account = a->id, .adapter = a->ops->name};
@@ -63,6 +85,7 @@ static int pull_entity(struct acct *a, struct store *s, struct adapter *ad, enum
         if (more < 0) {
             apply_buffer_free(&buf);
             free(cursor);
+            free(start);
             return -1;
         }
         int rc = store_begin(s, e);
@@ -75,10 +98,12 @@ static int pull_entity(struct acct *a, struct store *s, struct adapter *ad, enum
         if (rc != 0)
             store_rollback(s);
         size_t n = apply_buffer_count(buf);
+        seen += apply_buffer_count_of(buf, ent) + (size_t)ctx.drifted;
         apply_buffer_free(&buf);
         if (rc != 0) {
             free(next);
             free(cursor);
+            free(start);
             return -1;
         }
         engine_step("page committed");
@@ -92,10 +117,14 @@ static int pull_entity(struct acct *a, struct store *s, struct adapter *ad, enum
         }
         free(cursor);
         cursor = next;
-        if (more == 0)
+        if (more == 0) {
+            if ((a->ops->full_walk & (1u << ent)) && *start && cursor && strcmp(cursor, start) == 0)
+                mass_delete_check(a, s, ent, seen);
             break;
+        }
     }
     free(cursor);
+    free(start);
     return 0;
 }
 

@@ -447,6 +447,53 @@ static void test_concurrent_status_edits_conflict(void **state)
     assert_int_equal(puts, 0);
 }
 
+/* The PMS suddenly lists most of an entity as gone: an alert, and nothing deleted here. */
+static void test_mass_delete_guard(void **state)
+{
+    (void)state;
+    const char *once[] = {"sync", "--once", NULL};
+    assert_int_equal(porter(NULL, 0, once), 0);
+    int64_t wos = db_count("SELECT count(*) FROM work_order");
+    assert_true(wos >= 4);
+    char url[160];
+    struct http_result r;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/accessTokens", F.sim.port[0]);
+    const char *form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    http_do("POST", url, form,
+            "grant_type=client_credentials&client_id=10450&scope=general&client_secret="
+            "c2a8f3e1b7d94a06e5f1c3b9a7d2e4f6081b3c5d7e9f1a2b4c6d8e0f2a4b6c8d",
+            &r);
+    cJSON *tok = cJSON_Parse(r.body);
+    http_result_free(&r);
+    char auth[600];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+             cJSON_GetObjectItem(tok, "access_token")->valuestring);
+    cJSON_Delete(tok);
+    msleep(1100); /* Hostaway tokens work one second after issue */
+    const char *hdr[] = {auth, NULL};
+    cJSON *tasks = sim_get("/_sim/state?collection=tasks"), *t;
+    int left = cJSON_GetArraySize(tasks);
+    cJSON_ArrayForEach(t, tasks)
+    {
+        if (left * 2 < wos - 1)
+            break;
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/tasks/%.0f", F.sim.port[0],
+                 cJSON_GetObjectItem(t, "id")->valuedouble);
+        http_do("DELETE", url, hdr, NULL, &r);
+        assert_int_equal(r.status, 200);
+        http_result_free(&r);
+        left--;
+    }
+    cJSON_Delete(tasks);
+    assert_int_equal(porter(NULL, 0, once), 0);
+    assert_int_equal(db_count("SELECT count(*) FROM alert WHERE kind = 'mass_delete' AND"
+                              " subject = 'hostaway/work_order'"),
+                     1);
+    assert_int_equal(db_count("SELECT count(*) FROM work_order"), wos); /* nothing deleted */
+    /* a normal pass over the other lists raised nothing */
+    assert_int_equal(db_count("SELECT count(*) FROM alert WHERE kind = 'mass_delete'"), 1);
+}
+
 static double sim_health(const char *field)
 {
     cJSON *h = sim_get("/_sim/health");
@@ -635,6 +682,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_one_leader_and_takeover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_status_edits_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mass_delete_guard, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
