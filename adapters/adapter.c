@@ -27,9 +27,22 @@ int entity_parse(const char *s)
 extern const struct adapter_ops guesty_adapter __attribute__((weak));
 extern const struct adapter_ops buildium_adapter __attribute__((weak));
 
+static const struct adapter_ops *extra[4];
+
+void adapter_register(const struct adapter_ops *ops)
+{
+    for (size_t i = 0; i < ARRAY_LEN(extra); i++)
+        if (!extra[i] || extra[i] == ops) {
+            extra[i] = ops;
+            return;
+        }
+}
+
 const struct adapter_ops *adapter_find(const char *name)
 {
-    const struct adapter_ops *all[] = {&hostaway_adapter, &guesty_adapter, &buildium_adapter};
+    const struct adapter_ops *all[] = {&hostaway_adapter, &guesty_adapter, &buildium_adapter,
+                                       extra[0],          extra[1],       extra[2],
+                                       extra[3]};
     for (size_t i = 0; name && i < ARRAY_LEN(all); i++)
         if (all[i] && strcmp(all[i]->name, name) == 0)
             return all[i];

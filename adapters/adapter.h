@@ -174,6 +174,10 @@ struct adapter {
 /* The adapter named `name` ("hostaway", ...), or NULL. */
 const struct adapter_ops *adapter_find(const char *name);
 
+/* Make an adapter known beside the built-in dialects (the scripted fake adapter of the
+ * engine's unit tests). At most 4; the ops must outlive every use. */
+void adapter_register(const struct adapter_ops *ops);
+
 /* Make an instance; NULL with *e set when init fails. */
 struct adapter *adapter_new(const struct adapter_ops *ops, const struct account_conf *conf,
                             struct http_client *http, const struct adapter_host *host,

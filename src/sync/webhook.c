@@ -314,8 +314,8 @@ int apply_events_once(struct engine *g, struct store *s, struct adapter **ads, s
             log_warn("apply", "%s: event %lld quarantined: %s", a->conf->name, (long long)ev->id,
                      ae.msg);
             mrc = store_inbound_mark(s, ev->id, "quarantined", 0, ae.msg, e);
-            store_alert(s, a->id, ae.code == ADAPTER_EDRIFT ? "schema_drift" : "webhook_rejected",
-                        ev->kind, ae.msg, e);
+            if (ae.code != ADAPTER_EDRIFT) /* drift was already reported, by field, via the sink */
+                store_alert(s, a->id, "webhook_rejected", ev->kind, ae.msg, e);
         } else {
             int64_t delay = sync_backoff_ms(ev->attempts + 1) + 200;
             log_info("apply", "%s: event %lld (%s) retried in %lld ms: %s", a->conf->name,
