@@ -39,7 +39,8 @@ static const struct command commands[] = {
     {"init", "", "create or migrate the database and print its schema version", 1, cmd_init},
     {"sync", "[--once]", "run the sync engine headless (--once: one pass, then exit)", 1, cli_sync},
     {"status", "[--json]", "sync health per account (exit 3 when a sync is broken)", 1, cli_status},
-    {"threads", "[--json]", "list conversations, newest first", 1, cli_threads},
+    {"threads", "[--json] [--all]", "list conversations, newest first (--all: with done)", 1,
+     cli_threads},
     {"messages", "THREAD", "the messages of a thread ([--json])", 1, cli_messages},
     {"send", "THREAD TEXT", "queue a reply to the guest or tenant", 1, cli_send},
     {"note", "THREAD TEXT", "queue an internal note", 1, cli_note},
@@ -61,7 +62,7 @@ static void usage(FILE *f)
                "\n"
                "commands:\n");
     for (size_t i = 0; i < ARRAY_LEN(commands); i++)
-        fprintf(f, "  %-8s %-12s %s\n", commands[i].name, commands[i].args, commands[i].help);
+        fprintf(f, "  %-8s %-16s %s\n", commands[i].name, commands[i].args, commands[i].help);
     fprintf(f, "\nSee porter(1) and porter.conf(5).\n");
 }
 

@@ -995,6 +995,17 @@ static int set_base(struct store *s, int64_t wo, const char *field, const char *
     return run(s, st, e, "sync base");
 }
 
+/* A work order's sync state from its queue: synced unless ops are still unfinished. */
+static int wo_synced(struct store *s, int64_t wo, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_WO_SENT, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, wo);
+    sqlite3_bind_null(st, 2);
+    return run(s, st, e, "work order state");
+}
+
 /* The owner and conflict rule of a field ("shared"/"pms_wins" when not configured). */
 static void field_rule(struct store *s, const char *entity, const char *field, char owner[8],
                        char rule[12])
@@ -1073,8 +1084,8 @@ static int merge_status(struct store *s, int64_t account, int64_t wo, const char
         return -1;
     sqlite3_bind_int64(st, 1, wo);
     bind_text(st, 2, why);
-    if (run(s, st, e, "supersede") != 0)
-        return -1;
+    if (run(s, st, e, "supersede") != 0 || wo_synced(s, wo, e) != 0)
+        return -1; /* the card shows the PMS's value: synced unless more is queued */
     return set_base(s, wo, "status", remote, e);
 }
 
@@ -1633,6 +1644,12 @@ int store_queue_reply(struct store *s, int64_t thread, enum direction dir, enum 
 static int queue_wo_status_tx(struct store *s, int64_t wo, enum wo_status status, const char *actor,
                               const char *key, struct err *e)
 {
+    char owner[8], rule[12];
+    field_rule(s, "work_order", "status", owner, rule);
+    if (strcmp(owner, "pms") == 0)
+        return err_set(e, STORE_EINVAL, FINAL,
+                       "work_order.status is owned by the PMS ([ownership] in porter.conf):"
+                       " change it there");
     sqlite3_stmt *st = stmt(s, STMT_WO_GET_STATUS, e);
     if (!st)
         return -1;
@@ -1659,6 +1676,11 @@ static int queue_wo_status_tx(struct store *s, int64_t wo, enum wo_status status
     }
     if (rc == 0)
         rc = wo_event(s, wo, "status", old, wo_status_name(status), actor, "porter", e);
+    if (rc == 0 && strcmp(owner, "local") == 0) { /* porter's own field: never pushed */
+        free(old);
+        free(remote);
+        return wo_synced(s, wo, e);
+    }
     if (rc == 0) {
         cJSON *p = cJSON_CreateObject();
         if (remote)

@@ -19,7 +19,8 @@ static void mark_failure(struct acct *a, struct store *s, const struct err *err)
 {
     struct err e;
     int auth = err->code == ADAPTER_EAUTH && err->retry == FINAL;
-    store_account_state(s, a->id, auth ? "auth_failed" : "degraded", err->msg, &e);
+    if (auth || atomic_load(&a->open_until) == 0) /* an open circuit already says down */
+        store_account_state(s, a->id, auth ? "auth_failed" : "degraded", err->msg, &e);
     store_metric(s, a->id, "failure", 1, &e);
     if (auth)
         store_alert(s, a->id, "auth_failed", a->conf->name, err->msg, &e);

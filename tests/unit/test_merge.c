@@ -173,6 +173,7 @@ static void test_conflict_pms_wins(void **state)
     char *why = q(f, "SELECT last_error FROM outbox");
     assert_non_null(strstr(why, "conflict"));
     free(why);
+    expect(f, "SELECT sync_state FROM work_order", "synced"); /* the card is not left pending */
     struct outbox_batch b;
     assert_int_equal(store_outbox_claim(f->s, f->acct, now_ms(), 10, &b, &e), 0);
     assert_int_equal(b.n, 0);
@@ -202,6 +203,23 @@ static void test_agreement_is_no_conflict(void **state)
     expect(f, "SELECT count(*) FROM conflict", "0");
 }
 
+static void test_owner_decides_what_is_queued(void **state)
+{
+    struct fx *f = *state;
+    struct err e;
+    assert_int_equal(store_field_owner_set(f->s, "work_order", "status", "pms", NULL, &e), 0);
+    assert_int_equal(store_queue_wo_status(f->s, f->wo, WO_SCHEDULED, "sam", &e), -1);
+    assert_non_null(strstr(e.msg, "owned by the PMS"));
+    expect(f, "SELECT status FROM work_order", "new");
+    expect(f, "SELECT count(*) FROM outbox", "0");
+    expect(f, "SELECT count(*) FROM wo_event", "0");
+    assert_int_equal(store_field_owner_set(f->s, "work_order", "status", "local", NULL, &e), 0);
+    assert_int_equal(store_queue_wo_status(f->s, f->wo, WO_SCHEDULED, "sam", &e), 0);
+    expect(f, "SELECT status || '|' || sync_state FROM work_order", "scheduled|synced");
+    expect(f, "SELECT count(*) FROM outbox", "0"); /* local: never pushed */
+    expect(f, "SELECT count(*) FROM wo_event", "1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +231,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_conflict_pms_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflict_local_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_agreement_is_no_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owner_decides_what_is_queued, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
