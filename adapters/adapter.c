@@ -41,7 +41,7 @@ void adapter_register(const struct adapter_ops *ops)
 const struct adapter_ops *adapter_find(const char *name)
 {
     const struct adapter_ops *all[] = {&hostaway_adapter, &guesty_adapter, &buildium_adapter,
-                                       extra[0],          extra[1],       extra[2],
+                                       extra[0],          extra[1],        extra[2],
                                        extra[3]};
     for (size_t i = 0; name && i < ARRAY_LEN(all); i++)
         if (all[i] && strcmp(all[i]->name, name) == 0)

@@ -121,6 +121,26 @@ struct adapter *sync_adapter(struct acct *a, struct http_client **http, struct e
     return ad;
 }
 
+int worker_open(struct acct *a, const char *who, struct worker *w)
+{
+    struct err e;
+    memset(w, 0, sizeof(*w));
+    w->s = sync_store(a->g, &e);
+    w->ad = w->s ? sync_adapter(a, &w->http, &e) : NULL;
+    if (w->ad)
+        return 0;
+    log_error(who, "%s: cannot start: %s", a->conf->name, e.msg);
+    store_close(&w->s);
+    return -1;
+}
+
+void worker_close(struct worker *w)
+{
+    adapter_free(&w->ad);
+    http_client_free(&w->http);
+    store_close(&w->s);
+}
+
 /* ---- lifecycle ---- */
 
 struct engine *engine_new(const struct config *c, const struct notify *ui, struct err *e)

@@ -154,14 +154,11 @@ void *outbox_main(void *arg)
     struct acct *a = arg;
     struct engine *g = a->g;
     struct err e;
-    struct store *s = sync_store(g, &e);
-    struct http_client *http = NULL;
-    struct adapter *ad = s ? sync_adapter(a, &http, &e) : NULL;
-    if (!ad) {
-        log_error("outbox", "%s: cannot start: %s", a->conf->name, e.msg);
-        store_close(&s);
+    struct worker w;
+    if (worker_open(a, "outbox", &w) != 0)
         return NULL;
-    }
+    struct store *s = w.s;
+    struct adapter *ad = w.ad;
     while (!atomic_load(&g->stop)) {
         if (!atomic_load(&g->leader)) { /* the lease keeper recovers before we claim */
             sync_sleep(g, &a->wake_push, LEASE_RENEW_MS);
@@ -180,8 +177,6 @@ void *outbox_main(void *arg)
             continue;
         sync_sleep(g, &a->wake_push, waiting ? 250 : 1000);
     }
-    adapter_free(&ad);
-    http_client_free(&http);
-    store_close(&s);
+    worker_close(&w);
     return NULL;
 }

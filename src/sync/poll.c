@@ -154,14 +154,11 @@ void *poll_main(void *arg)
     struct acct *a = arg;
     struct engine *g = a->g;
     struct err e;
-    struct store *s = sync_store(g, &e);
-    struct http_client *http = NULL;
-    struct adapter *ad = s ? sync_adapter(a, &http, &e) : NULL;
-    if (!ad) {
-        log_error("poll", "%s: cannot start: %s", a->conf->name, e.msg);
-        store_close(&s);
+    struct worker w;
+    if (worker_open(a, "poll", &w) != 0)
         return NULL;
-    }
+    struct store *s = w.s;
+    struct adapter *ad = w.ad;
     int failures = 0;
     int64_t limited_seen = 0;
     while (!atomic_load(&g->stop)) {
@@ -182,8 +179,6 @@ void *poll_main(void *arg)
         }
         sync_sleep(g, &a->wake_poll, wait);
     }
-    adapter_free(&ad);
-    http_client_free(&http);
-    store_close(&s);
+    worker_close(&w);
     return NULL;
 }

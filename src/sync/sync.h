@@ -52,6 +52,17 @@ struct engine {
     void *listener; /* struct listener, webhook.c */
 };
 
+/* What one worker thread of an account owns: its connection, http client and adapter. */
+struct worker {
+    struct store *s;
+    struct http_client *http;
+    struct adapter *ad;
+};
+
+/* Open a worker's resources; 0, or -1 after logging why (as `who`). */
+int worker_open(struct acct *a, const char *who, struct worker *w);
+void worker_close(struct worker *w);
+
 /* Open a connection of the engine's database for one thread. */
 struct store *sync_store(struct engine *g, struct err *e);
 /* New http client + adapter instance for a worker of account a. */

@@ -494,6 +494,48 @@ static void test_mass_delete_guard(void **state)
     assert_int_equal(db_count("SELECT count(*) FROM alert WHERE kind = 'mass_delete'"), 1);
 }
 
+/* Webhooks duplicated and overtaking each other: each message once, and the reservation
+ * ends in the PMS's final status (an older update never overwrites a newer one). */
+static void test_reordered_duplicated_webhooks(void **state)
+{
+    (void)state;
+    const char *once[] = {"sync", "--once", NULL};
+    assert_int_equal(porter(NULL, 0, once), 0);
+    cJSON *res = sim_get("/_sim/state?collection=reservations");
+    double rid = cJSON_GetObjectItem(cJSON_GetArrayItem(res, 0), "id")->valuedouble;
+    cJSON_Delete(res);
+    start_daemon();
+    msleep(400);
+    sim_post("/_sim/faults", "{\"webhook_dup\":0.5,\"webhook_reorder\":1}");
+    static const char *const steps[] = {"modified", "cancelled", "new", "modified", "cancelled"};
+    char body[128];
+    for (int i = 0; i < 30; i++) {
+        snprintf(body, sizeof(body), "{\"kind\":\"message\",\"body\":\"reorder m%d\"}", i);
+        sim_post("/_sim/inject", body);
+        if (i % 6 == 0) {
+            snprintf(body, sizeof(body),
+                     "{\"kind\":\"reservation_status\",\"id\":%.0f,\"status\":\"%s\"}", rid,
+                     steps[i / 6]);
+            sim_post("/_sim/inject", body);
+        }
+    }
+    int64_t got = 0;
+    for (int i = 0; i < 150 && got < 30; i++) {
+        msleep(100);
+        got = db_count("SELECT count(*) FROM message WHERE body LIKE 'reorder m%'");
+    }
+    msleep(1000); /* late duplicates have arrived */
+    stop_daemon();
+    assert_int_equal(db_count("SELECT count(*) FROM message WHERE body LIKE 'reorder m%'"), 30);
+    assert_int_equal(db_count("SELECT count(DISTINCT body) FROM message WHERE body LIKE"
+                              " 'reorder m%'"),
+                     30);
+    char sql[128];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM stay WHERE remote_id = '%.0f' AND status = 'cancelled'", rid);
+    assert_int_equal(db_count(sql), 1); /* the last status the PMS set */
+}
+
 static double sim_health(const char *field)
 {
     cJSON *h = sim_get("/_sim/health");
@@ -683,6 +725,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill9_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_status_edits_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mass_delete_guard, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reordered_duplicated_webhooks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
