@@ -22,8 +22,8 @@ int ownership_parse(const char *value, char owner[8], char rule[12], const char 
         *why = "only shared fields take a rule";
         return -1;
     }
-    snprintf(owner, 8, "%s", o);
-    snprintf(rule, 12, "%s", n == 2 ? r : "pms_wins");
+    snprintf(owner, 8, "%.7s", o);
+    snprintf(rule, 12, "%.11s", n == 2 ? r : "pms_wins");
     return 0;
 }
 
