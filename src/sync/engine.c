@@ -13,17 +13,22 @@
 /* ---- crash-at-step test hook ---- */
 
 static atomic_long steps_taken;
+static long crash_after = -1;
+static pthread_once_t crash_once = PTHREAD_ONCE_INIT;
+
+static void crash_init(void)
+{
+    const char *v = getenv("PORTER_CRASH_AFTER");
+    crash_after = v && *v ? atol(v) : -1;
+}
 
 void engine_step(const char *what)
 {
-    static long limit = -2;
-    if (limit == -2) {
-        const char *v = getenv("PORTER_CRASH_AFTER");
-        limit = v && *v ? atol(v) : -1;
-    }
+    pthread_once(&crash_once, crash_init); /* every thread sees the same limit, race-free */
     long n = atomic_fetch_add(&steps_taken, 1) + 1;
-    if (limit > 0 && n >= limit) {
-        log_warn("engine", "PORTER_CRASH_AFTER=%ld: stopping hard after step '%s'", limit, what);
+    if (crash_after > 0 && n >= crash_after) {
+        log_warn("engine", "PORTER_CRASH_AFTER=%ld: stopping hard after step '%s'", crash_after,
+                 what);
         _exit(86);
     }
 }
