@@ -21,12 +21,6 @@ int entity_parse(const char *s)
     return -1;
 }
 
-/* Dialects not written yet are weak references: absent, they are unknown adapters. (A weak
- * reference does not pull an object out of libporter.a, so a dialect that exists must be
- * referenced strongly, as hostaway is through adapter.h.) */
-extern const struct adapter_ops guesty_adapter __attribute__((weak));
-extern const struct adapter_ops buildium_adapter __attribute__((weak));
-
 static const struct adapter_ops *extra[4];
 
 void adapter_register(const struct adapter_ops *ops)

@@ -185,5 +185,7 @@ struct adapter *adapter_new(const struct adapter_ops *ops, const struct account_
 void adapter_free(struct adapter **a);
 
 extern const struct adapter_ops hostaway_adapter;
+extern const struct adapter_ops guesty_adapter;
+extern const struct adapter_ops buildium_adapter;
 
 #endif

@@ -315,21 +315,22 @@ int engine_run_once(struct engine *g, struct err *e)
         ;
     if (rc == 0 && n < 0)
         rc = -1;
+    /* Accounts are independent: one PMS being down never holds the others back. */
+    int failed = 0;
     for (size_t i = 0; i < g->n && rc == 0; i++) {
         struct acct *a = &g->accts[i];
         store_outbox_recover(s, a->id, e);
         if (poll_account(a, s, ads[i], e) != 0) {
             log_error("engine", "%s: pull failed: %s", a->conf->name, e->msg);
             fprintf(stderr, "porter: %s: pull failed: %s\n", a->conf->name, e->msg);
-            rc = -1;
-            break;
+            failed++;
         }
         int waiting = 0, done;
         while ((done = outbox_drain_once(a, s, ads[i], &waiting, e)) > 0)
             ;
         if (done < 0) {
             fprintf(stderr, "porter: %s: push failed: %s\n", a->conf->name, e->msg);
-            rc = -1;
+            failed++;
         } else if (waiting) {
             fprintf(stderr, "porter: %s: %d queued write(s) wait for a retry\n", a->conf->name,
                     waiting);
@@ -339,6 +340,9 @@ int engine_run_once(struct engine *g, struct err *e)
         ;
     if (rc == 0 && n < 0)
         rc = -1;
+    if (rc == 0 && failed)
+        rc =
+            err_set(e, 0, RETRY_LATER, "%d account step(s) failed; see the messages above", failed);
     for (size_t i = 0; i < g->n; i++) {
         adapter_free(&ads[i]);
         http_client_free(&https[i]);
