@@ -16,6 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+
 #include "simctl.h"
 
 static struct simproc sim;
@@ -185,11 +191,116 @@ static void test_one_pms_down_others_unaffected(void **state)
     assert_int_equal(writes_with(sim.port[2], "outage reply to bd w3"), 1);
 }
 
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    socklen_t len = sizeof(sa);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* Accounts named after their dialects, each PMS delivering signed webhooks to porter. */
+static int up_hooks(void **state)
+{
+    (void)state;
+    strcpy(dir, "/tmp/porter-hooks-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(db, sizeof(db), "%s/p.db", dir);
+    int hook = free_port();
+    char url[96], epoch[32];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/hooks/{dialect}", hook);
+    snprintf(epoch, sizeof(epoch), "%lld", (long long)time(NULL) * 1000);
+    const char *argv[] = {"--account",     "hostaway:0", "--account", "guesty:0",
+                          "--account",     "buildium:0", "--data",    "data/demo",
+                          "--epoch",       epoch,        "--fault",   "rate_limit_off=1",
+                          "--webhook-url", url,          NULL};
+    assert_int_equal(sim_spawn(&sim, argv), 0);
+    char path[160];
+    snprintf(path, sizeof(path), "%s/accounts.conf", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f,
+            "[hostaway]\nadapter = hostaway\nbase_url = http://127.0.0.1:%d/v1\n"
+            "client_id = 10450\n"
+            "secret = c2a8f3e1b7d94a06e5f1c3b9a7d2e4f6081b3c5d7e9f1a2b4c6d8e0f2a4b6c8d\n"
+            "webhook_secret = porter:change-me\npoll_interval = 3600\nrate_limit = 200\n\n"
+            "[guesty]\nadapter = guesty\nbase_url = http://127.0.0.1:%d/v1\n"
+            "client_id = pmsim-guesty\nsecret = pmsim-guesty-secret\n"
+            "webhook_secret = whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\npoll_interval = 3600\n"
+            "rate_limit = 200\n\n"
+            "[buildium]\nadapter = buildium\nbase_url = http://127.0.0.1:%d/v1\n"
+            "client_id = pmsim-buildium-client\nsecret = pmsim-buildium-secret\n"
+            "webhook_secret = pmsim-buildium-webhook-key\npoll_interval = 3600\n"
+            "rate_limit = 200\n",
+            sim.port[0], sim.port[1], sim.port[2]);
+    fclose(f);
+    chmod(path, 0600);
+    snprintf(path, sizeof(path), "%s/porter.conf", dir);
+    f = fopen(path, "w");
+    fprintf(f, "[webhook]\nlisten = 127.0.0.1:%d\n", hook);
+    fclose(f);
+    setenv("XDG_STATE_HOME", dir, 1);
+    return 0;
+}
+
+/* Each PMS's signed webhook (Basic, Svix, HMAC) reaches porter and is applied once; with
+ * polling an hour away, only the webhooks can have brought the messages. */
+static void test_signed_webhooks_from_three_pms(void **state)
+{
+    (void)state;
+    const char *once[] = {"sync", "--once", NULL};
+    assert_int_equal(porter(once), 0);
+    pid_t d = fork();
+    if (d == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2);
+        execl(getenv("PORTER_BIN"), "porter", "--config", dir, "--db", db, "sync", NULL);
+        _exit(127);
+    }
+    struct timespec ts = {1, 0};
+    nanosleep(&ts, NULL); /* the first pull of the daemon is done by now */
+    static const char *const names[] = {"hostaway", "guesty", "buildium"};
+    for (int i = 0; i < 3; i++) {
+        char url[96], body[96];
+        struct http_result r;
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/_sim/inject", sim.port[i]);
+        snprintf(body, sizeof(body), "{\"kind\":\"message\",\"body\":\"hook to %s k2\"}", names[i]);
+        http_do("POST", url, NULL, body, &r);
+        assert_int_equal(r.status, 200);
+        http_result_free(&r);
+    }
+    int64_t got = 0;
+    for (int i = 0; i < 150 && got < 3; i++) {
+        struct timespec t = {0, 100 * 1000000L};
+        nanosleep(&t, NULL);
+        got = count("SELECT count(*) FROM message WHERE body LIKE 'hook to % k2'");
+    }
+    kill(d, SIGTERM);
+    waitpid(d, NULL, 0);
+    for (int i = 0; i < 3; i++) {
+        char sql[200];
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM message m JOIN account a ON a.id = m.account_id"
+                 " WHERE a.name = '%s' AND m.body = 'hook to %s k2'",
+                 names[i], names[i]);
+        assert_int_equal(count(sql), 1);
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM inbound_event e JOIN account a ON a.id = e.account_id"
+                 " WHERE a.name = '%s' AND e.state = 'applied'",
+                 names[i]);
+        assert_true(count(sql) >= 1);
+    }
+    assert_int_equal(count("SELECT count(*) FROM alert WHERE kind = 'webhook_rejected'"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_three_pms_one_inbox, up, down),
         cmocka_unit_test_setup_teardown(test_one_pms_down_others_unaffected, up, down),
+        cmocka_unit_test_setup_teardown(test_signed_webhooks_from_three_pms, up_hooks, down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
