@@ -18,7 +18,10 @@
  *                PMS's own message where it gave one, fit to show to a person.
  * Auth failures set e->code = ADAPTER_EAUTH so the engine can mark the account.
  * Schema drift (a required field missing, a type changed, an unknown enum value) is
- * reported through sink->drift and the record is skipped, never written half-empty.
+ * reported through sink->drift and the record is skipped, never written half-empty. An
+ * unknown value of an enumeration that has a safe reading (Buildium's Status, Priority and
+ * LeaseStatus) is reported the same way with a `why` that begins with DRIFT_KEPT: the
+ * record is written, the field read as unknown, and the PMS's own string kept beside it.
  *
  * Ownership: every pointer passed in is borrowed for the duration of the call. Strings in
  * records given to a sink are borrowed by the sink for the duration of that sink call.
@@ -61,11 +64,13 @@ int entity_parse(const char *s);
  * put() returns 0, or -1 with *e set: e->code STORE_ENOPARENT (RETRY_LATER) when the
  * record's parent is not stored yet. An adapter that can fetch the parent (one GET) may do
  * so, put the parent, and put the record again; otherwise it returns the error. */
+#define DRIFT_KEPT "kept: "
+
 struct sink {
     void *ctx;
     int (*put)(struct sink *s, enum entity ent, const void *rec, struct err *e);
     /* The record `remote_id` of `entity` was skipped: `field` is missing, retyped or has an
-     * unknown value (`why`). */
+     * unknown value (`why`); or kept with `field` read as unknown (`why` starts DRIFT_KEPT). */
     void (*drift)(struct sink *s, enum entity ent, const char *remote_id, const char *field,
                   const char *why);
 };

@@ -237,6 +237,17 @@ static void vdrift(struct vctx *v, const char *field, const char *why)
         v->out->drift(v->out, v->ent, v->rid, field, why);
 }
 
+/* An enumeration value outside the documented set: reported, and the record kept with the
+ * field read as unknown (the PMS's own string stays beside it). */
+static void vdrift_kept(struct vctx *v, const char *field, const char *value, const char *as)
+{
+    char why[160];
+    snprintf(why, sizeof(why), DRIFT_KEPT "unknown value '%.60s', read as %s", value, as);
+    log_warn("buildium", "schema drift: %s %s: %s %s", entity_name(v->ent), v->rid, field, why);
+    if (v->out && v->out->drift)
+        v->out->drift(v->out, v->ent, v->rid, field, why);
+}
+
 static int64_t v_key(struct vctx *v, const cJSON *o, const char *field)
 {
     const cJSON *j = jget(o, field);
@@ -559,10 +570,12 @@ static int put_lease(struct sink *out, const cJSON *l, struct err *e)
     const char *from = v_str(&v, l, "LeaseFromDate", 0), *to = v_str(&v, l, "LeaseToDate", 0);
     int64_t upd = v_time(&v, l, "LastUpdatedDateTime", 0);
     const char *canon = lease_status(st);
-    if (st && !canon)
-        vdrift(&v, "LeaseStatus", "unknown value");
     if (v.bad)
         return 0;
+    if (st && !canon) {
+        vdrift_kept(&v, "LeaseStatus", st, "unknown");
+        canon = "unknown";
+    }
     int64_t cid = jid(cJSON_GetArrayItem(jget(l, "CurrentTenants"), 0), "Id");
     if (!cid)
         cid = jid(cJSON_GetArrayItem(jget(l, "Tenants"), 0), "Id");
@@ -805,15 +818,15 @@ static int put_workorder(struct sink *out, const cJSON *w, struct err *e)
     const cJSON *task = jget(w, "Task");
     int64_t tid = jid(task, "Id");
     int status = wo_status_in(st);
-    if (st && status < 0)
-        vdrift(&v, "Status", "unknown value");
     int prio = prio_in(pr);
-    if (prio < 0)
-        vdrift(&v, "Priority", "unknown value");
     if (due && *due && bd_time(due) < 0)
         vdrift(&v, "DueDate", "not a date");
     if (v.bad)
         return 0;
+    if (st && status < 0)
+        vdrift_kept(&v, "Status", st, "unknown (status unchanged)");
+    if (prio < 0)
+        vdrift_kept(&v, "Priority", pr, "normal");
     if (!title || !*title)
         title = jstr(task, "Title");
     const cJSON *ua = jget(task, "UnitAgreement");
@@ -829,9 +842,10 @@ static int put_workorder(struct sink *out, const cJSON *w, struct err *e)
     struct rec_work_order r = {.remote_id = v.rid,
                                .title = title ? title : "",
                                .description = details,
-                               .status = (enum wo_status)status,
+                               .status = status < 0 ? WO_NEW : (enum wo_status)status,
                                .remote_status = st,
-                               .priority = (enum priority)prio,
+                               .status_unknown = status < 0,
+                               .priority = prio < 0 ? PRIO_NORMAL : (enum priority)prio,
                                .unit_remote_id = uid ? us : NULL,
                                .stay_remote_id = lid ? ls : NULL,
                                .thread_remote_id = tid ? ts : NULL,

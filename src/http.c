@@ -46,7 +46,8 @@
 #define URL_SHOW_MAX     320         /* redacted URL as shown in messages */
 #define DEFAULT_CONNECT  5000
 #define DEFAULT_TIMEOUT  30000
-#define BLOCK_DEFAULT_MS 1000 /* a 429 without a usable Retry-After */
+#define BLOCK_DEFAULT_MS 1000  /* a first 429 without a usable Retry-After... */
+#define BLOCK_MAX_MS     60000 /* ...doubling with each one in a row, up to this */
 
 /* ---- rate limiter ---- */
 
@@ -58,6 +59,7 @@ struct ratelim {
     int64_t refilled_at; /* mono_ms of the last refill */
     int64_t blocked_until;
     int64_t limited;   /* 429s seen */
+    int streak;        /* 429s in a row, reset by any other answer */
     int64_t waited_ms; /* total time spent sleeping in ratelim_take */
 };
 
@@ -152,13 +154,25 @@ void ratelim_stats(struct ratelim *r, int64_t *limited, int64_t *waited_ms)
         *waited_ms = w;
 }
 
-static void ratelim_count_429(struct ratelim *r)
+/* Count an answer: for a 429, how long to block when the PMS gave no Retry-After
+ * (1 s, doubling with each 429 in a row up to a minute, so a PMS that documents no
+ * Retry-After, like Buildium, is not hammered at 1 request/s through a long storm). */
+static int64_t ratelim_answer(struct ratelim *r, long status)
 {
     if (!r)
-        return;
+        return BLOCK_DEFAULT_MS;
     pthread_mutex_lock(&r->lock);
-    r->limited++;
+    int64_t block = BLOCK_DEFAULT_MS;
+    if (status == 429) {
+        r->limited++;
+        for (int i = 0; i < r->streak && block < BLOCK_MAX_MS; i++)
+            block *= 2;
+        r->streak++;
+    } else {
+        r->streak = 0;
+    }
     pthread_mutex_unlock(&r->lock);
+    return block < BLOCK_MAX_MS ? block : BLOCK_MAX_MS;
 }
 
 /* ---- client ---- */
@@ -518,11 +532,10 @@ int http_request(struct http_client *c, const struct http_req *rq, struct http_r
         out->retry_after_ms = http_parse_retry_after(ra, now_ms());
         free(ra);
     }
-    if (status == 429) {
-        int64_t block = out->retry_after_ms >= 0 ? out->retry_after_ms : BLOCK_DEFAULT_MS;
-        ratelim_count_429(c->rl);
-        ratelim_block_until(c->rl, mono_ms() + block);
-    }
+    int64_t backoff = ratelim_answer(c->rl, status);
+    if (status == 429)
+        ratelim_block_until(c->rl, mono_ms() + (out->retry_after_ms >= 0 ? out->retry_after_ms
+                                                                          : backoff));
 
     /* 5. log */
     char waited_s[48] = "";
@@ -541,7 +554,7 @@ int http_request(struct http_client *c, const struct http_req *rq, struct http_r
     if (status == 429)
         log_warn(HTTP_MOD, "%s%s%s %s: 429, requests blocked for %lld ms", name, sep, rq->method,
                  url,
-                 (long long)(out->retry_after_ms >= 0 ? out->retry_after_ms : BLOCK_DEFAULT_MS));
+                 (long long)(out->retry_after_ms >= 0 ? out->retry_after_ms : backoff));
     if (out->len) {
         char dbg_resp[LOG_BODY_OUT];
         body_for_log(out->body, out->len, dbg_resp);

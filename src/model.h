@@ -178,6 +178,8 @@ struct rec_work_order {
     const char *description;
     enum wo_status status;
     const char *remote_status;
+    int status_unknown; /* remote_status maps to no canonical status: the stored status stays
+                           (new for a new record) and remote_status shows what the PMS said */
     enum priority priority;
     const char *trade;
     const char *property_remote_id;

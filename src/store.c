@@ -1112,13 +1112,16 @@ static int work_order_upsert_tx(struct store *s, int64_t account, const struct r
     done(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         return db_err(s, e, step, "work order");
-    if (wo && r->remote_updated_at >= stored_updated &&
+    int merge = wo && r->remote_updated_at >= stored_updated && !r->status_unknown;
+    if (r->status_unknown)
+        resolved = wo ? local : wo_status_name(WO_NEW);
+    if (merge &&
         merge_status(s, account, wo, local, pending, wo_status_name(r->status), &resolved, e) !=
             0) {
         free(local);
         return -1;
     }
-    if (wo && r->remote_updated_at >= stored_updated && strcmp(resolved, local) != 0 &&
+    if (merge && strcmp(resolved, local) != 0 &&
         (st = stmt(s, STMT_WO_EVENT_PMS, e))) { /* history: the PMS moved it */
         sqlite3_bind_int64(st, 1, wo);
         sqlite3_bind_int64(st, 2, now_ms());

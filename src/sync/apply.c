@@ -55,9 +55,12 @@ static void drift(struct sink *sk, enum entity ent, const char *remote_id, const
     struct apply_ctx *c = sk->ctx;
     char subject[160], msg[400];
     snprintf(subject, sizeof(subject), "%s/%s.%s", c->adapter, entity_name(ent), field);
-    snprintf(msg, sizeof(msg), "%s %s %s skipped: field '%s' %s", c->adapter, entity_name(ent),
-             remote_id ? remote_id : "(no id)", field, why);
-    c->drifted++;
+    size_t kept = strlen(DRIFT_KEPT);
+    int is_kept = strncmp(why, DRIFT_KEPT, kept) == 0;
+    snprintf(msg, sizeof(msg), "%s %s %s %s: field '%s' %s", c->adapter, entity_name(ent),
+             remote_id ? remote_id : "(no id)", is_kept ? "kept" : "skipped", field,
+             is_kept ? why + kept : why);
+    c->drifted += !is_kept; /* a kept record is counted with the others */
     struct err e;
     if (store_alert(c->store, c->account, "schema_drift", subject, msg, &e) != 0)
         log_error("apply", "cannot record drift alert: %s", e.msg);

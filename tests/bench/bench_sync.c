@@ -57,17 +57,6 @@ static double median3(double a, double b, double c)
     return pct(v, 3, 0.5);
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-    socklen_t len = sizeof(sa);
-    getsockname(fd, (struct sockaddr *)&sa, &len);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 static int porter_run(const char *a1, const char *a2)
 {
     pid_t pid = fork();
@@ -173,7 +162,7 @@ int main(void)
     if (!mkdtemp(dir))
         return 1;
     snprintf(db, sizeof(db), "%s/porter.db", dir);
-    hook_port = free_port();
+    hook_port = sim_free_port();
     char epoch[32];
     snprintf(epoch, sizeof(epoch), "%lld", (long long)time(NULL) * 1000);
     const char *argv[] = {"--account", "hostaway:0", "--data",           "data/demo", "--epoch",

@@ -22,13 +22,14 @@ struct put_ev {
     char *body; /* owned */
     char thread[32], author[128], stay[48], unit[48], vendor[48], trade[32], rstatus[32],
         channel[16], contact[48];
-    int dir, ch, status, prio;
+    int dir, ch, status, prio, status_unknown;
     int64_t sent_at;
 };
 
 struct drift_ev {
     enum entity ent;
     char id[48], field[64];
+    int kept; /* the record was written anyway (why starts with DRIFT_KEPT) */
 };
 
 struct tsink {
@@ -145,6 +146,7 @@ static int ts_put(struct sink *s, enum entity ent, const void *rec, struct err *
         cp(v->stay, sizeof(v->stay), r->stay_remote_id);
         cp(v->unit, sizeof(v->unit), r->unit_remote_id);
         v->status = (int)r->status;
+        v->status_unknown = r->status_unknown;
         v->prio = (int)r->priority;
         assert_non_null(r->title);
         ok = parent_ok(t, ENT_VENDOR, r->vendor_remote_id) &&
@@ -175,6 +177,7 @@ static void ts_drift(struct sink *s, enum entity ent, const char *remote_id, con
         d->ent = ent;
         cp(d->id, sizeof(d->id), remote_id);
         cp(d->field, sizeof(d->field), field);
+        d->kept = strncmp(why, DRIFT_KEPT, strlen(DRIFT_KEPT)) == 0;
     }
     t->ndrift++;
 }

@@ -17,6 +17,8 @@ struct simproc {
  * "pmsim: ready" and collect the ports. 0 or -1. */
 int sim_spawn(struct simproc *p, const char *const *argv);
 void sim_kill(struct simproc *p);
+/* A loopback TCP port that was free a moment ago. */
+int sim_free_port(void);
 
 struct http_result {
     long status;   /* 0: connection failed or reset */

@@ -191,17 +191,6 @@ static void test_one_pms_down_others_unaffected(void **state)
     assert_int_equal(writes_with(sim.port[2], "outage reply to bd w3"), 1);
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-    socklen_t len = sizeof(sa);
-    getsockname(fd, (struct sockaddr *)&sa, &len);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 /* Accounts named after their dialects, each PMS delivering signed webhooks to porter. */
 static int up_hooks(void **state)
 {
@@ -209,7 +198,7 @@ static int up_hooks(void **state)
     strcpy(dir, "/tmp/porter-hooks-XXXXXX");
     assert_non_null(mkdtemp(dir));
     snprintf(db, sizeof(db), "%s/p.db", dir);
-    int hook = free_port();
+    int hook = sim_free_port();
     char url[96], epoch[32];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/hooks/{dialect}", hook);
     snprintf(epoch, sizeof(epoch), "%lld", (long long)time(NULL) * 1000);

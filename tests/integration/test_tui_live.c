@@ -29,17 +29,6 @@ static void msleep(int ms)
     nanosleep(&ts, NULL);
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-    socklen_t len = sizeof(sa);
-    getsockname(fd, (struct sockaddr *)&sa, &len);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 /* The visible screen as text. */
 static char *screen(void)
 {
@@ -72,7 +61,7 @@ static int up(void **state)
     strcpy(dir, "/tmp/porter-live-XXXXXX");
     assert_non_null(mkdtemp(dir));
     snprintf(sock, sizeof(sock), "%s/tmux.sock", dir);
-    int hook = free_port();
+    int hook = sim_free_port();
     char url[96], epoch[32];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/hooks/ha", hook);
     snprintf(epoch, sizeof(epoch), "%lld", (long long)time(NULL) * 1000);

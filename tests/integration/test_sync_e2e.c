@@ -1,6 +1,11 @@
-/* test_sync_hostaway.c - the sync engine end to end: the real porter binary against the
- * real pmsim (Hostaway dialect) over loopback HTTP, webhooks included. Every scenario
- * asserts exact outcomes: counts at the PMS's write log and in porter's database. */
+/* test_sync_e2e.c - the sync engine end to end: the real porter binary against the real
+ * pmsim over loopback HTTP, webhooks included. Every scenario asserts exact outcomes: counts
+ * at the PMS's write log and in porter's database.
+ *
+ * The scenarios are written once and run for each dialect (Hostaway, Guesty, Buildium): a
+ * struct dialect carries what differs (credentials, how to inject a status change, which
+ * field to drift, whether the PMS sends Retry-After). A scenario a PMS cannot express (a
+ * mass delete needs an API that deletes tasks) is left out of that dialect's group. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +28,29 @@
 
 #include "simctl.h"
 
+/* The inject bodies are printf formats from the dialect table below. */
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+
+struct dialect {
+    const char *name;  /* adapter, account name and pmsim --account dialect */
+    const char *creds; /* accounts.conf lines after adapter and base_url */
+    /* {"kind":...} that moves work order <remote id> to the PMS's cancelled status, and the
+     * canonical status porter must end with */
+    const char *cancel_fmt, *cancelled;
+    const char *drift_from, *drift_to, *drift_subject;
+    int drift_quarantines;   /* webhooks carry the record (1) or ids only (0) */
+    const char *reply_key;   /* the key of a reply's text in the PMS's write body */
+    const char *storm_setup; /* inject that makes 429s carry Retry-After, or NULL */
+    int retry_after;         /* 429s carry Retry-After (porter must then stay silent) */
+    const char *res_status_fmt; /* inject a reservation status change, or NULL */
+    int outage_s, kills, events;
+    void (*import_check)(void);
+    void (*extra)(void **); /* a scenario only this PMS can express */
+    const char *extra_name;
+};
+
 struct fx {
+    const struct dialect *d;
     struct simproc sim;
     char dir[64];
     char db[128];
@@ -32,17 +59,6 @@ struct fx {
 };
 
 static struct fx F;
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-    socklen_t len = sizeof(sa);
-    getsockname(fd, (struct sockaddr *)&sa, &len);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
 
 static void msleep(int ms)
 {
@@ -97,6 +113,20 @@ static int64_t db_count(const char *sql)
     }
     sqlite3_close(db);
     return v;
+}
+
+static void db_text(const char *sql, char *out, size_t n)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    out[0] = '\0';
+    assert_int_equal(sqlite3_open_v2(F.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
 }
 
 static cJSON *sim_get(const char *path)
@@ -171,30 +201,29 @@ static void stop_daemon(void)
 
 static int setup(void **state)
 {
-    (void)state;
     memset(&F, 0, sizeof(F));
+    F.d = *state;
     strcpy(F.dir, "/tmp/porter-sync-XXXXXX");
     assert_non_null(mkdtemp(F.dir));
     snprintf(F.db, sizeof(F.db), "%s/porter.db", F.dir);
-    F.hook_port = free_port();
-    char hook[128];
-    snprintf(hook, sizeof(hook), "http://127.0.0.1:%d/hooks/ha", F.hook_port);
+    F.hook_port = sim_free_port();
+    char hook[128], acct[32];
+    snprintf(hook, sizeof(hook), "http://127.0.0.1:%d/hooks/%s", F.hook_port, F.d->name);
+    snprintf(acct, sizeof(acct), "%s:0", F.d->name);
     /* the PMS's clock is the real one: find() matches a write by its time window */
     char epoch[32];
     snprintf(epoch, sizeof(epoch), "%lld", (long long)time(NULL) * 1000);
-    const char *argv[] = {
-        "--account", "hostaway:0",    "--data", "data/demo", "--webhook-url",    hook, "--epoch",
-        epoch,       "--time-factor", "0.001",  "--fault",   "rate_limit_off=1", NULL};
+    const char *argv[] = {"--account", acct,          "--data", "data/demo", "--webhook-url",
+                          hook,        "--epoch",     epoch,    "--time-factor", "0.001",
+                          "--fault",   "rate_limit_off=1", NULL};
     assert_int_equal(sim_spawn(&F.sim, argv), 0);
     char path[160];
     snprintf(path, sizeof(path), "%s/accounts.conf", F.dir);
     FILE *f = fopen(path, "w");
     fprintf(f,
-            "[ha]\nadapter = hostaway\nbase_url = http://127.0.0.1:%d/v1\nclient_id = 10450\n"
-            "secret = c2a8f3e1b7d94a06e5f1c3b9a7d2e4f6081b3c5d7e9f1a2b4c6d8e0f2a4b6c8d\n"
-            "webhook_secret = porter:change-me\npoll_interval = 5\nrate_limit = 200\n"
-            "rate_burst = 50\n",
-            F.sim.port[0]);
+            "[%s]\nadapter = %s\nbase_url = http://127.0.0.1:%d/v1\n%s"
+            "poll_interval = 5\nrate_limit = 200\nrate_burst = 50\n",
+            F.d->name, F.d->name, F.sim.port[0], F.d->creds);
     fclose(f);
     chmod(path, 0600);
     snprintf(path, sizeof(path), "%s/porter.conf", F.dir);
@@ -219,14 +248,11 @@ static int teardown(void **state)
     return 0;
 }
 
-static void test_initial_import_matches_pms(void **state)
+/* Hostaway: every conversation, reservation, task and sent message, exactly. */
+static void import_hostaway(void)
 {
-    (void)state;
-    const char *once[] = {"sync", "--once", NULL};
-    assert_int_equal(porter(NULL, 0, once), 0);
     assert_int_equal(db_count("SELECT count(*) FROM thread"), coll_size("conversations"));
     assert_int_equal(db_count("SELECT count(*) FROM stay"), coll_size("reservations"));
-    /* every sent message of the PMS is here exactly once */
     cJSON *msgs = sim_get("/_sim/state?collection=messages"), *m;
     int sent = 0;
     cJSON_ArrayForEach(m, msgs)
@@ -236,15 +262,44 @@ static void test_initial_import_matches_pms(void **state)
     }
     cJSON_Delete(msgs);
     assert_int_equal(db_count("SELECT count(*) FROM message"), sent);
+    assert_int_equal(db_count("SELECT count(*) FROM work_order"), coll_size("tasks"));
+}
+
+/* Guesty: every conversation, reservation and task; every post is a message. */
+static void import_guesty(void)
+{
+    assert_int_equal(db_count("SELECT count(*) FROM thread"), coll_size("conversations"));
+    assert_int_equal(db_count("SELECT count(*) FROM stay"), coll_size("reservations"));
+    assert_int_equal(db_count("SELECT count(*) FROM message"), coll_size("posts"));
+    assert_int_equal(db_count("SELECT count(*) FROM work_order"), coll_size("tasks"));
+}
+
+/* Buildium: every work order and vendor; request tasks are threads, with a message for each
+ * history entry that carries one. */
+static void import_buildium(void)
+{
+    assert_int_equal(db_count("SELECT count(*) FROM work_order"), coll_size("workorders"));
+    assert_int_equal(db_count("SELECT count(*) FROM vendor"), coll_size("vendors"));
+    assert_int_equal(db_count("SELECT count(*) FROM stay"), coll_size("leases"));
+    assert_true(db_count("SELECT count(*) FROM thread") > 0);
+}
+
+static void test_initial_import_matches_pms(void **state)
+{
+    (void)state;
+    const char *once[] = {"sync", "--once", NULL};
+    assert_int_equal(porter(NULL, 0, once), 0);
+    F.d->import_check();
+    int64_t msgs = db_count("SELECT count(*) FROM message");
+    int64_t threads = db_count("SELECT count(*) FROM thread");
+    assert_true(msgs > 0);
     assert_int_equal(db_count("SELECT count(*) FROM (SELECT remote_id FROM message"
                               " GROUP BY remote_id HAVING count(*) > 1)"),
                      0);
-    int64_t wos = db_count("SELECT count(*) FROM work_order");
-    assert_int_equal(wos, coll_size("tasks"));
     /* a second pass is idempotent: same rows, nothing written to the PMS */
     assert_int_equal(porter(NULL, 0, once), 0);
-    assert_int_equal(db_count("SELECT count(*) FROM message"), sent);
-    assert_int_equal(db_count("SELECT count(*) FROM thread"), coll_size("conversations"));
+    assert_int_equal(db_count("SELECT count(*) FROM message"), msgs);
+    assert_int_equal(db_count("SELECT count(*) FROM thread"), threads);
     cJSON *w = sim_get("/_sim/writes");
     assert_int_equal(cJSON_GetArraySize(w), 0);
     cJSON_Delete(w);
@@ -324,7 +379,7 @@ static void test_webhooks_live(void **state)
     /* bad auth: 401 and nothing stored */
     int64_t events = db_count("SELECT count(*) FROM inbound_event");
     char url[96];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/hooks/ha", F.hook_port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/hooks/%s", F.hook_port, F.d->name);
     const char *bad[] = {"Authorization: Basic cG9ydGVyOndyb25n", "Content-Type: application/json",
                          NULL};
     struct http_result r;
@@ -345,7 +400,7 @@ static int write_order(const char *prefix, int *ks, int max)
     int n = 0;
     cJSON_ArrayForEach(x, w)
     {
-        const cJSON *b = cJSON_GetObjectItem(cJSON_GetObjectItem(x, "body"), "body");
+        const cJSON *b = cJSON_GetObjectItem(cJSON_GetObjectItem(x, "body"), F.d->reply_key);
         if (cJSON_IsString(b) && strncmp(b->valuestring, prefix, strlen(prefix)) == 0 && n < max)
             ks[n++] = atoi(b->valuestring + strlen(prefix));
     }
@@ -360,7 +415,9 @@ static void test_outage_drains_in_order_exactly_once(void **state)
     assert_int_equal(porter(NULL, 0, once), 0);
     start_daemon();
     msleep(300);
-    sim_post("/_sim/faults", "{\"outage_s\":30}");
+    char fault[48];
+    snprintf(fault, sizeof(fault), "{\"outage_s\":%d}", F.d->outage_s);
+    sim_post("/_sim/faults", fault);
     enum { THREADS = 10, PER = 20 };
     for (int k = 0; k < PER; k++) {
         for (int t = 1; t <= THREADS; t++) {
@@ -408,43 +465,38 @@ static void test_concurrent_status_edits_conflict(void **state)
     (void)state;
     const char *once[] = {"sync", "--once", NULL};
     assert_int_equal(porter(NULL, 0, once), 0);
-    int64_t wo = db_count("SELECT min(id) FROM work_order WHERE status = 'new'");
+    int64_t wo = db_count("SELECT min(id) FROM work_order WHERE status NOT IN"
+                          " ('completed', 'closed', 'cancelled')");
     assert_true(wo > 0);
-    char sql[160], id[24], remote[24];
+    char sql[256], id[24], remote[64], was[24];
+    snprintf(sql, sizeof(sql), "SELECT status FROM work_order WHERE id = %lld", (long long)wo);
+    db_text(sql, was, sizeof(was));
     snprintf(sql, sizeof(sql), "SELECT remote_id FROM work_order WHERE id = %lld", (long long)wo);
-    snprintf(remote, sizeof(remote), "%lld", (long long)db_count(sql));
+    db_text(sql, remote, sizeof(remote));
     snprintf(id, sizeof(id), "%lld", (long long)wo);
     /* porter sets completed (queued, not yet pushed) while the PMS cancels it */
     const char *set[] = {"wo", "set", id, "status=completed", NULL};
     assert_int_equal(porter(NULL, 0, set), 0);
-    char body[96];
-    snprintf(body, sizeof(body), "{\"kind\":\"task_status\",\"id\":%s,\"status\":\"cancelled\"}",
-             remote);
+    char body[160];
+    snprintf(body, sizeof(body), F.d->cancel_fmt, remote);
     sim_post("/_sim/inject", body);
     assert_int_equal(porter(NULL, 0, once), 0);
     /* one conflict, both values kept, the rule (pms_wins) applied, nothing overwritten */
     assert_int_equal(db_count("SELECT count(*) FROM conflict"), 1);
-    assert_int_equal(db_count("SELECT count(*) FROM conflict WHERE local_value = 'completed'"
-                              " AND remote_value = 'cancelled' AND base_value = 'new'"
-                              " AND winner = 'remote' AND rule = 'pms_wins'"),
-                     1);
     snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM work_order WHERE id = %s AND"
-             " status = 'cancelled'",
-             id);
+             "SELECT count(*) FROM conflict WHERE local_value = 'completed' AND remote_value ="
+             " '%s' AND base_value = '%s' AND winner = 'remote' AND rule = 'pms_wins'",
+             F.d->cancelled, was);
+    assert_int_equal(db_count(sql), 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM work_order WHERE id = %s AND status = '%s'",
+             id, F.d->cancelled);
     assert_int_equal(db_count(sql), 1);
     assert_int_equal(db_count("SELECT count(*) FROM outbox WHERE op = 'wo_status' AND"
                               " state = 'failed' AND last_error LIKE '%conflict%'"),
                      1);
-    cJSON *w = sim_get("/_sim/writes"), *x; /* porter's losing value never reached the PMS */
-    int puts = 0;
-    cJSON_ArrayForEach(x, w)
-    {
-        const char *m = cJSON_GetObjectItem(x, "method")->valuestring;
-        puts += strcmp(m, "PUT") == 0;
-    }
+    cJSON *w = sim_get("/_sim/writes"); /* porter's losing value never reached the PMS */
+    assert_int_equal(cJSON_GetArraySize(w), 0);
     cJSON_Delete(w);
-    assert_int_equal(puts, 0);
 }
 
 /* The PMS suddenly lists most of an entity as gone: an alert, and nothing deleted here. */
@@ -501,9 +553,12 @@ static void test_reordered_duplicated_webhooks(void **state)
     (void)state;
     const char *once[] = {"sync", "--once", NULL};
     assert_int_equal(porter(NULL, 0, once), 0);
-    cJSON *res = sim_get("/_sim/state?collection=reservations");
-    double rid = cJSON_GetObjectItem(cJSON_GetArrayItem(res, 0), "id")->valuedouble;
-    cJSON_Delete(res);
+    double rid = 0;
+    if (F.d->res_status_fmt) {
+        cJSON *res = sim_get("/_sim/state?collection=reservations");
+        rid = cJSON_GetObjectItem(cJSON_GetArrayItem(res, 0), "id")->valuedouble;
+        cJSON_Delete(res);
+    }
     start_daemon();
     msleep(400);
     sim_post("/_sim/faults", "{\"webhook_dup\":0.5,\"webhook_reorder\":1}");
@@ -512,10 +567,8 @@ static void test_reordered_duplicated_webhooks(void **state)
     for (int i = 0; i < 30; i++) {
         snprintf(body, sizeof(body), "{\"kind\":\"message\",\"body\":\"reorder m%d\"}", i);
         sim_post("/_sim/inject", body);
-        if (i % 6 == 0) {
-            snprintf(body, sizeof(body),
-                     "{\"kind\":\"reservation_status\",\"id\":%.0f,\"status\":\"%s\"}", rid,
-                     steps[i / 6]);
+        if (i % 6 == 0 && F.d->res_status_fmt) {
+            snprintf(body, sizeof(body), F.d->res_status_fmt, rid, steps[i / 6]);
             sim_post("/_sim/inject", body);
         }
     }
@@ -530,10 +583,34 @@ static void test_reordered_duplicated_webhooks(void **state)
     assert_int_equal(db_count("SELECT count(DISTINCT body) FROM message WHERE body LIKE"
                               " 'reorder m%'"),
                      30);
+    if (!F.d->res_status_fmt)
+        return;
     char sql[128];
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM stay WHERE remote_id = '%.0f' AND status = 'cancelled'", rid);
     assert_int_equal(db_count(sql), 1); /* the last status the PMS set */
+}
+
+static double sim_health(const char *field);
+
+/* Guesty allows 5 token mints per 24 h per client. porter keeps its token in the database:
+ * restarts reuse it, an expired one is refreshed once, and after 5 mints porter stops asking
+ * (an auth alert naming the budget) instead of running into the PMS's own cap. */
+static void test_guesty_token_budget(void **state)
+{
+    (void)state;
+    const char *once[] = {"sync", "--once", NULL};
+    for (int i = 0; i < 3; i++) /* three restarts, one token */
+        assert_int_equal(porter(NULL, 0, once), 0);
+    assert_int_equal(sim_health("tokens_minted"), 1);
+    for (int i = 0; i < 6; i++) { /* the PMS revokes every token: each run refreshes once */
+        sim_post("/_sim/inject", "{\"kind\":\"expire_tokens\"}");
+        porter(NULL, 0, once);
+    }
+    assert_int_equal(sim_health("tokens_minted"), 5); /* never a sixth */
+    assert_int_equal(db_count("SELECT count(*) FROM token_mint"), 5);
+    assert_int_equal(db_count("SELECT count(*) FROM alert WHERE kind = 'auth_failed'"), 1);
+    assert_int_equal(db_count("SELECT count(*) FROM account WHERE state = 'auth_failed'"), 1);
 }
 
 static double sim_health(const char *field)
@@ -550,25 +627,39 @@ static void test_schema_drift_alert_and_quarantine(void **state)
     const char *once[] = {"sync", "--once", NULL};
     assert_int_equal(porter(NULL, 0, once), 0);
     int64_t before = db_count("SELECT count(*) FROM message");
-    sim_post("/_sim/faults", "{\"drift_from\":\"isIncoming\",\"drift_to\":\"incoming\"}");
+    char fault[128];
+    snprintf(fault, sizeof(fault), "{\"drift_from\":\"%s\",\"drift_to\":\"%s\"}",
+             F.d->drift_from, F.d->drift_to);
+    sim_post("/_sim/faults", fault);
     sim_post("/_sim/inject", "{\"kind\":\"message\",\"body\":\"drifted hello k4\"}");
     porter(NULL, 0, once);
     /* the record is skipped, never written half-empty, and the alert names the field */
     assert_int_equal(db_count("SELECT count(*) FROM message WHERE body LIKE '%k4%'"), 0);
     assert_int_equal(db_count("SELECT count(*) FROM message"), before);
-    assert_int_equal(db_count("SELECT count(*) FROM alert WHERE kind = 'schema_drift'"
-                              " AND subject = 'hostaway/message.isIncoming'"),
-                     1);
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM alert WHERE kind = 'schema_drift' AND subject = '%s'",
+             F.d->drift_subject);
+    assert_int_equal(db_count(sql), 1);
     /* the same drift arriving by webhook: event quarantined, nothing applied */
     start_daemon();
     msleep(400);
     sim_post("/_sim/inject", "{\"kind\":\"message\",\"body\":\"drifted again k5\"}");
-    int64_t q = 0;
-    for (int i = 0; i < 100 && !q; i++) {
-        msleep(100);
-        q = db_count("SELECT count(*) FROM inbound_event WHERE state = 'quarantined'");
+    if (F.d->drift_quarantines) { /* the payload itself drifted */
+        int64_t q = 0;
+        for (int i = 0; i < 100 && !q; i++) {
+            msleep(100);
+            q = db_count("SELECT count(*) FROM inbound_event WHERE state = 'quarantined'");
+        }
+        assert_true(q >= 1);
+    } else { /* ids only: the event applies, the fetched record is skipped */
+        int64_t got = 0;
+        for (int i = 0; i < 100 && !got; i++) {
+            msleep(100);
+            got = db_count("SELECT count(*) FROM inbound_event WHERE state = 'applied'");
+        }
+        assert_true(got >= 1);
     }
-    assert_true(q >= 1);
     assert_int_equal(db_count("SELECT count(*) FROM message WHERE body LIKE '%k5%'"), 0);
     stop_daemon();
     /* the drift ends: the next pass brings the messages in, once */
@@ -578,13 +669,19 @@ static void test_schema_drift_alert_and_quarantine(void **state)
     assert_int_equal(db_count("SELECT count(*) FROM message WHERE body LIKE '%k5%'"), 1);
 }
 
+/* Every answer 429, with Retry-After: 10 where the PMS sends it. With Retry-After, porter is
+ * silent for the time asked (the storm lasts 4 s, the 6 s after the first 429 see no
+ * request). Without it (Buildium documents none), porter backs off on its own, 1 s doubling
+ * per 429 in a row: through 6 s of a storm that goes on, a handful of requests, not a storm
+ * of its own. */
 static void test_rate_limit_storm_honours_retry_after(void **state)
 {
     (void)state;
     const char *once[] = {"sync", "--once", NULL};
     assert_int_equal(porter(NULL, 0, once), 0);
-    sim_post("/_sim/inject", "{\"kind\":\"config\",\"retry_after\":true}");
-    sim_post("/_sim/faults", "{\"storm_s\":4}"); /* every answer 429, Retry-After: 10 */
+    if (F.d->storm_setup)
+        sim_post("/_sim/inject", F.d->storm_setup);
+    sim_post("/_sim/faults", F.d->retry_after ? "{\"storm_s\":4}" : "{\"storm_s\":20}");
     start_daemon();
     int64_t limited = 0;
     for (int i = 0; i < 100 && !limited; i++) {
@@ -593,8 +690,13 @@ static void test_rate_limit_storm_honours_retry_after(void **state)
     }
     assert_true(limited >= 1);
     double seen = sim_health("requests");
-    msleep(6000); /* well inside the 10 s the PMS asked for */
-    assert_true(sim_health("requests") == seen);
+    msleep(6000);
+    double more = sim_health("requests") - seen;
+    print_message("# %.0f requests in the 6 s after the first 429\n", more);
+    if (F.d->retry_after)
+        assert_true(more == 0);
+    else
+        assert_true(more <= 8);
     stop_daemon();
 }
 
@@ -643,7 +745,7 @@ static void test_one_leader_and_takeover(void **state)
 static void test_kill9_exactly_once(void **state)
 {
     (void)state;
-    enum { INBOUND = 1000, OUTBOUND = 1000, KILLS = 20 };
+    const int INBOUND = F.d->events, OUTBOUND = F.d->events, KILLS = F.d->kills;
     const char *once[] = {"sync", "--once", NULL};
     assert_int_equal(porter(NULL, 0, once), 0);
     srand((unsigned)time(NULL));
@@ -711,21 +813,96 @@ static void test_kill9_exactly_once(void **state)
     sqlite3_close(db);
 }
 
-int main(void)
+#define CREDS_HOSTAWAY                                                                             \
+    "client_id = 10450\n"                                                                     \
+    "secret = c2a8f3e1b7d94a06e5f1c3b9a7d2e4f6081b3c5d7e9f1a2b4c6d8e0f2a4b6c8d\n"               \
+    "webhook_secret = porter:change-me\n"
+#define CREDS_GUESTY                                                                               \
+    "client_id = pmsim-guesty\nsecret = pmsim-guesty-secret\n"                                \
+    "webhook_secret = whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"
+#define CREDS_BUILDIUM                                                                             \
+    "client_id = pmsim-buildium-client\nsecret = pmsim-buildium-secret\n"                     \
+    "webhook_secret = pmsim-buildium-webhook-key\n"
+
+static const struct dialect dialects[] = {
+    {.name = "hostaway",
+     .creds = CREDS_HOSTAWAY,
+     .cancel_fmt = "{\"kind\":\"task_status\",\"id\":%s,\"status\":\"cancelled\"}",
+     .cancelled = "cancelled",
+     .drift_from = "isIncoming",
+     .drift_to = "incoming",
+     .drift_subject = "hostaway/message.isIncoming",
+     .drift_quarantines = 1,
+     .reply_key = "body",
+     .storm_setup = "{\"kind\":\"config\",\"retry_after\":true}",
+     .retry_after = 1,
+     .res_status_fmt = "{\"kind\":\"reservation_status\",\"id\":%.0f,\"status\":\"%s\"}",
+     .outage_s = 30,
+     .kills = 20,
+     .events = 1000,
+     .import_check = import_hostaway,
+     .extra = test_mass_delete_guard,
+     .extra_name = "test_mass_delete_guard"},
+    {.name = "guesty",
+     .creds = CREDS_GUESTY,
+     .cancel_fmt = "{\"kind\":\"task_status\",\"taskId\":\"%s\",\"status\":\"canceled\"}",
+     .cancelled = "cancelled",
+     .drift_from = "body",
+     .drift_to = "text",
+     .drift_subject = "guesty/message.body",
+     .reply_key = "body",
+     .drift_quarantines = 1,
+     .retry_after = 1,
+     .outage_s = 10,
+     .kills = 8,
+     .events = 300,
+     .import_check = import_guesty,
+     .extra = test_guesty_token_budget,
+     .extra_name = "test_guesty_token_budget"},
+    {.name = "buildium",
+     .creds = CREDS_BUILDIUM,
+     .cancel_fmt = "{\"kind\":\"status\",\"work_order_id\":%s,\"status\":\"Closed\"}",
+     .cancelled = "closed",
+     .drift_from = "CreatedByUser",
+     .drift_to = "Creator",
+     .drift_subject = "buildium/message.CreatedByUser",
+     .reply_key = "Message",
+     .outage_s = 10,
+     .kills = 8,
+     .events = 300,
+     .import_check = import_buildium},
+};
+
+#define SCENARIO(f, d) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)(uintptr_t)(d))
+
+static int run_dialect(const struct dialect *d)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_initial_import_matches_pms, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reply_delivered_exactly_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dropped_answer_not_duplicated, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_webhooks_live, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_outage_drains_in_order_exactly_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_schema_drift_alert_and_quarantine, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rate_limit_storm_honours_retry_after, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_one_leader_and_takeover, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kill9_exactly_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_status_edits_conflict, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mass_delete_guard, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reordered_duplicated_webhooks, setup, teardown),
+    const struct CMUnitTest all[] = {
+        SCENARIO(test_initial_import_matches_pms, d),
+        SCENARIO(test_reply_delivered_exactly_once, d),
+        SCENARIO(test_dropped_answer_not_duplicated, d),
+        SCENARIO(test_webhooks_live, d),
+        SCENARIO(test_outage_drains_in_order_exactly_once, d),
+        SCENARIO(test_schema_drift_alert_and_quarantine, d),
+        SCENARIO(test_rate_limit_storm_honours_retry_after, d),
+        SCENARIO(test_one_leader_and_takeover, d),
+        SCENARIO(test_kill9_exactly_once, d),
+        SCENARIO(test_concurrent_status_edits_conflict, d),
+        SCENARIO(test_reordered_duplicated_webhooks, d),
+        {d->extra_name, d->extra, setup, teardown, (void *)(uintptr_t)d}, /* only where one is */
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    size_t n = sizeof(all) / sizeof(all[0]) - !d->extra;
+    return _cmocka_run_group_tests(d->name, all, n, NULL, NULL);
+}
+
+/* test_sync_e2e [DIALECT]; TEST_FILTER=pattern runs the matching scenarios only. */
+int main(int argc, char **argv)
+{
+    int failed = 0;
+    if (getenv("TEST_FILTER"))
+        cmocka_set_test_filter(getenv("TEST_FILTER"));
+    for (size_t i = 0; i < sizeof(dialects) / sizeof(dialects[0]); i++)
+        if (argc < 2 || strcmp(argv[1], dialects[i].name) == 0)
+            failed += run_dialect(&dialects[i]);
+    return failed != 0;
 }
