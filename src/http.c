@@ -175,6 +175,28 @@ static int64_t ratelim_answer(struct ratelim *r, long status)
     return block < BLOCK_MAX_MS ? block : BLOCK_MAX_MS;
 }
 
+/* A PMS that announces its quota (Guesty's X-RateLimit-Remaining-Second|Minute|Hour) is
+ * paced by it: when a window has no request left, hold every request of the account for
+ * that window (the hour's is re-checked each minute) instead of running into a 429. */
+static int64_t quota_spent_ms(const struct http_resp *r)
+{
+    static const struct {
+        const char *header;
+        int64_t hold_ms;
+    } win[] = {{"X-RateLimit-Remaining-Second", 1000},
+               {"X-RateLimit-Remaining-Minute", 60000},
+               {"X-RateLimit-Remaining-Hour", 60000}};
+    int64_t hold = 0;
+    for (size_t i = 0; i < sizeof(win) / sizeof(win[0]); i++) {
+        char *v = http_resp_header(r, win[i].header);
+        if (v && *v && strspn(v, "0123456789") == strlen(v) && atol(v) == 0 &&
+            win[i].hold_ms > hold)
+            hold = win[i].hold_ms;
+        free(v);
+    }
+    return hold;
+}
+
 /* ---- client ---- */
 
 struct http_client {
@@ -533,6 +555,9 @@ int http_request(struct http_client *c, const struct http_req *rq, struct http_r
         free(ra);
     }
     int64_t backoff = ratelim_answer(c->rl, status);
+    int64_t spent = quota_spent_ms(out);
+    if (spent > 0 && status != 429)
+        ratelim_block_until(c->rl, mono_ms() + spent);
     if (status == 429)
         ratelim_block_until(c->rl, mono_ms() + (out->retry_after_ms >= 0 ? out->retry_after_ms
                                                                           : backoff));

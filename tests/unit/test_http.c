@@ -160,6 +160,16 @@ static enum MHD_Result srv_cb(void *cls, struct MHD_Connection *conn, const char
     }
     if (strcmp(url, "/429none") == 0)
         return srv_reply(conn, 429, "", 0, NULL);
+    if (strcmp(url, "/quota0") == 0) {
+        const char *h[] = {"X-RateLimit-Remaining-Second", "0", "X-RateLimit-Remaining-Minute",
+                           "118", NULL};
+        return srv_reply(conn, 200, "ok", 2, h);
+    }
+    if (strcmp(url, "/quota5") == 0) {
+        const char *h[] = {"X-RateLimit-Remaining-Second", "5", "X-RateLimit-Remaining-Minute",
+                           "118", NULL};
+        return srv_reply(conn, 200, "ok", 2, h);
+    }
     if (strcmp(url, "/429date") == 0) {
         char date[64];
         time_t t = time(NULL) + 3;
@@ -721,6 +731,32 @@ static void test_429_without_header_blocks_one_second(void **state)
     int64_t limited;
     ratelim_stats(rl, &limited, NULL);
     assert_int_equal(limited, 1);
+    /* a second 429 in a row (after waiting out the first second) holds for 2 s */
+    assert_int_equal(do_get(c, "/429none", &r, &e), 0);
+    http_resp_free(&r);
+    assert_int_equal(ratelim_take(rl, mono_ms() + 1500), -1);
+    http_client_free(&c);
+    ratelim_free(&rl);
+}
+
+/* X-RateLimit-Remaining-Second: 0 holds the next request for the window; 5 does not. */
+static void test_quota_headers_pace_requests(void **state)
+{
+    (void)state;
+    struct ratelim *rl = ratelim_new(0, 0);
+    struct http_client *c = http_client_new(NULL, rl);
+    struct http_resp r;
+    struct err e;
+    assert_int_equal(do_get(c, "/quota5", &r, &e), 0);
+    http_resp_free(&r);
+    assert_int_equal(ratelim_take(rl, mono_ms() + 50), 0);
+    assert_int_equal(do_get(c, "/quota0", &r, &e), 0);
+    assert_int_equal(r.status, 200);
+    http_resp_free(&r);
+    assert_int_equal(ratelim_take(rl, mono_ms() + 700), -1);
+    int64_t limited;
+    ratelim_stats(rl, &limited, NULL);
+    assert_int_equal(limited, 0); /* paced, not refused */
     http_client_free(&c);
     ratelim_free(&rl);
 }
@@ -964,6 +1000,7 @@ int main(void)
         cmocka_unit_test_setup(test_429_retry_after_seconds, per_test_clear),
         cmocka_unit_test_setup(test_429_retry_after_date, per_test_clear),
         cmocka_unit_test_setup(test_429_without_header_blocks_one_second, per_test_clear),
+        cmocka_unit_test_setup(test_quota_headers_pace_requests, per_test_clear),
         cmocka_unit_test_setup(test_503_reports_retry_after_without_blocking, per_test_clear),
         cmocka_unit_test_setup(test_429_blocks_every_client_of_the_limiter, per_test_clear),
         cmocka_unit_test_setup(test_token_bucket_paces_requests, per_test_clear),
