@@ -826,6 +826,8 @@ static int put_reservation(struct adapter *a, struct sink *out, const cJSON *r, 
     const char *email = v_str(&v, r, "guestEmail", 0);
     const char *phone = v_str(&v, r, "phone", 0);
     const char *code = v_str(&v, r, "confirmationCode", 0);
+    /* optional and only shown to staff: a doorCode of another type is ignored, not drift */
+    const cJSON *door = jget(r, "doorCode");
     v_id(&v, r, "channelId", 0);
     int64_t upd = max64(v_time(&v, r, "updatedOn", 0), v_time(&v, r, "insertedOn", 0));
     const cJSON *ng = jget(r, "numberOfGuests");
@@ -857,7 +859,9 @@ static int put_reservation(struct adapter *a, struct sink *out, const cJSON *r, 
                          .departure = departure,
                          .guests = cJSON_IsNumber(ng) && ng->valueint > 0 ? ng->valueint : 0,
                          .confirmation_code = code,
-                         .remote_updated_at = upd};
+                         .remote_updated_at = upd,
+                         .door_code =
+                             cJSON_IsString(door) && *door->valuestring ? door->valuestring : NULL};
     int rc = put(out, ENT_CONTACT, &c, e);
     if (rc == 0)
         rc = put(out, ENT_STAY, &s, e);

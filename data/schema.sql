@@ -384,3 +384,22 @@ UPDATE outbox SET lane = CASE entity
 CREATE INDEX outbox_lane ON outbox(account_id, lane, state, id);
 -- 1: the PMS has no place for this message (e.g. internal notes on Hostaway): kept here only.
 ALTER TABLE message ADD COLUMN local_only INTEGER NOT NULL DEFAULT 0 CHECK (local_only IN (0, 1));
+
+-- migration 3: the full-screen inbox (needs-reply-first order, filters) and door codes
+-- The inbox order: needs reply first, then newest first, keyset-paged on
+-- (needs_reply, last_message_at, id) within done = 0. The trailing columns make the index
+-- cover the common filters (snooze, account, unread, assignee, channel, tag) and the other
+-- sort keys, so a page, a count or a rank of any sort reads the index only.
+CREATE INDEX thread_inbox_nr ON thread(done, needs_reply, last_message_at, id, snoozed_until,
+                                       account_id, unread, assignee, channel, tags,
+                                       last_inbound_at);
+-- The same order within one property (the property filter).
+CREATE INDEX thread_property ON thread(property_id, done, needs_reply, last_message_at);
+-- One open thread per porter process: presence rows are replaced by `who`.
+CREATE INDEX presence_who ON presence(who);
+-- A waiting thread always has last_inbound_at (the SLA list is keyset-paged on it); make
+-- sure no older row breaks that.
+UPDATE thread SET last_inbound_at = last_message_at
+WHERE needs_reply = 1 AND last_inbound_at IS NULL;
+-- The door code the PMS gives for a stay; NULL when it has none.
+ALTER TABLE stay ADD COLUMN door_code TEXT;

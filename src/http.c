@@ -199,6 +199,9 @@ static int64_t quota_spent_ms(const struct http_resp *r)
 
 /* ---- client ---- */
 
+struct http_client;
+static int on_progress(void *p, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un);
+
 struct http_client {
     CURL *curl;         /* owned; reused so its connection cache survives between requests */
     struct ratelim *rl; /* borrowed */
@@ -207,6 +210,7 @@ struct http_client {
     char *user_agent; /* owned copies of the borrowed option strings */
     char *log_name;
     char *ca_file;
+    const atomic_int *cancel; /* borrowed */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -238,6 +242,7 @@ struct http_client *http_client_new(const struct http_opts *o, struct ratelim *r
     c->user_agent = xstrdup(o && o->user_agent ? o->user_agent : "porter/" PORTER_VERSION);
     c->log_name = xstrdup(o && o->log_name ? o->log_name : NULL);
     c->ca_file = xstrdup(o && o->ca_file ? o->ca_file : NULL);
+    c->cancel = o ? o->cancel : NULL;
     return c;
 }
 
@@ -270,6 +275,18 @@ struct xfer {
     struct buf headers;
     int too_large;
 };
+
+/* Called by libcurl about once a second and on every chunk: non-zero abandons the
+ * transfer (CURLE_ABORTED_BY_CALLBACK). */
+static int on_progress(void *p, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt;
+    (void)dn;
+    (void)ut;
+    (void)un;
+    const struct http_client *c = p;
+    return c->cancel && atomic_load(c->cancel) ? 1 : 0;
+}
 
 static size_t on_body(char *p, size_t size, size_t n, void *u)
 {
@@ -350,6 +367,8 @@ static const char *transport_reason(CURLcode rc, long os_errno, int64_t connecte
         return tmp;
     case CURLE_COULDNT_RESOLVE_HOST:
         return "cannot resolve host name";
+    case CURLE_ABORTED_BY_CALLBACK:
+        return "cancelled: porter is stopping";
     case CURLE_GOT_NOTHING:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
@@ -501,6 +520,13 @@ int http_request(struct http_client *c, const struct http_req *rq, struct http_r
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x);
     set_method(curl, rq->method, rq->body, body_len);
+    if (c->cancel) {
+        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, c);
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    } else {
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 1L);
+    }
 
     char dbg_body[LOG_BODY_OUT];
     if (rq->body) {

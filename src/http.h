@@ -16,6 +16,7 @@
 #define PORTER_HTTP_H
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "util.h"
@@ -48,6 +49,9 @@ struct http_opts {
     const char *user_agent; /* default "porter/VERSION" */
     const char *log_name;   /* borrowed: prefix for log lines, e.g. the account name */
     const char *ca_file;    /* borrowed: extra CA bundle (tests), may be NULL */
+    const atomic_int *cancel; /* borrowed, may be NULL: when it becomes non-zero, a request
+                                 in flight is abandoned (RETRY_LATER, "cancelled") so that a
+                                 shutdown does not wait out a slow PMS */
 };
 
 struct http_client;

@@ -134,6 +134,7 @@ struct rec_stay {
     int guests; /* 0 = unknown */
     const char *confirmation_code;
     int64_t remote_updated_at;
+    const char *door_code; /* NULL: the PMS has none (a stored code is kept) */
 };
 
 struct rec_thread {

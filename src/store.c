@@ -1,8 +1,9 @@
 /* store.c - see store.h. The only file that contains SQL.
  *
  * Statement cache: fixed statements are an X-macro list (STMT_LIST) prepared on first use and
- * kept for the life of the connection; the thread-list query, whose WHERE clause depends on
- * the filter, is cached per combination of filter bits.
+ * kept for the life of the connection; the thread-list queries, whose SQL depends on the
+ * filter, sort and paging direction, are built from a bit set of those ("shape") and kept in
+ * a small per-connection cache keyed by it.
  *
  * Transactions: every function that writes more than one row runs inside tx_enter/tx_leave,
  * which begins IMMEDIATE when the caller has no transaction open and uses a SAVEPOINT inside
@@ -54,14 +55,17 @@ extern const char porter_schema_sql[];
       " remote_updated_at = ?7 WHERE ?7 >= remote_updated_at RETURNING id") \
     X(STAY_UPSERT, \
       "INSERT INTO stay(account_id, remote_id, kind, property_id, unit_id, contact_id, status," \
-      " remote_status, channel, arrival, departure, guests, confirmation_code, remote_updated_at)" \
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(?7, 'unknown'), ?8, ?9, ?10, ?11, ?12, ?13, ?14)" \
+      " remote_status, channel, arrival, departure, guests, confirmation_code, remote_updated_at," \
+      " door_code)" \
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, coalesce(?7, 'unknown'), ?8, ?9, ?10, ?11, ?12, ?13, ?14," \
+      " ?15)" \
       " ON CONFLICT(account_id, remote_id) DO UPDATE SET kind = ?3," \
       " property_id = coalesce(?4, property_id), unit_id = coalesce(?5, unit_id)," \
       " contact_id = coalesce(?6, contact_id), status = coalesce(?7, status)," \
       " remote_status = coalesce(?8, remote_status), channel = coalesce(?9, channel)," \
       " arrival = coalesce(?10, arrival), departure = coalesce(?11, departure)," \
       " guests = coalesce(?12, guests), confirmation_code = coalesce(?13, confirmation_code)," \
+      " door_code = coalesce(?15, door_code)," \
       " remote_updated_at = ?14 WHERE ?14 >= remote_updated_at RETURNING id") \
     X(THREAD_UPSERT, \
       "INSERT INTO thread(account_id, remote_id, kind, subject, contact_id, stay_id, property_id," \
@@ -96,7 +100,9 @@ extern const char porter_schema_sql[];
       "   WHEN ?3 = 'in' THEN 1 WHEN ?3 = 'out' THEN 0 ELSE needs_reply END," \
       " last_inbound_at = CASE WHEN ?3 = 'in' AND (needs_reply = 0 OR last_inbound_at IS NULL)" \
       "   THEN ?2 WHEN ?3 = 'out' AND ?2 >= last_message_at THEN NULL ELSE last_inbound_at END," \
-      " unread = unread + (?3 = 'in')" \
+      " unread = unread + (?3 = 'in')," \
+      " done = CASE WHEN ?3 = 'in' THEN 0 ELSE done END," \
+      " snoozed_until = CASE WHEN ?3 = 'in' THEN NULL ELSE snoozed_until END" \
       " WHERE id = ?1") \
     X(VENDOR_UPSERT, \
       "INSERT INTO vendor(account_id, remote_id, name, trade, phone, email, insurance_expires," \
@@ -239,7 +245,80 @@ extern const char porter_schema_sql[];
     X(WO_LIST_STATUS, WO_SELECT " WHERE w.status = ?1" WO_ORDER) \
     X(WO_LIST_ALL, WO_SELECT " WHERE ?1 IS NULL" WO_ORDER) \
     X(INBOUND_PUT, "INSERT INTO inbound_event(account_id, event_id, kind, body, received_at)" \
-      " VALUES (?1, ?2, coalesce(?3, ''), ?4, ?5) ON CONFLICT(account_id, event_id) DO NOTHING")
+      " VALUES (?1, ?2, coalesce(?3, ''), ?4, ?5) ON CONFLICT(account_id, event_id) DO NOTHING") \
+    X(THREAD_GET, "SELECT " THREAD_COLS " FROM thread t" THREAD_JOINS " WHERE t.id = ?1") \
+    X(THREAD_DETAIL, \
+      "SELECT coalesce(c.name, ''), coalesce(c.email, ''), coalesce(c.phone, '')," \
+      " coalesce(st.id, 0), coalesce(nullif(st.status, 'unknown'), ''), coalesce(st.arrival, '')," \
+      " coalesce(st.departure, ''), coalesce(st.door_code, ''), coalesce(st.confirmation_code, '')," \
+      " coalesce(st.guests, 0), coalesce(p.name, ''), coalesce(u.name, '')," \
+      " coalesce((SELECT group_concat(who, ', ') FROM (SELECT pr.who FROM presence pr" \
+      "   WHERE pr.thread_id = t.id AND pr.who IS NOT ?2 AND pr.heartbeat_at >= ?3" \
+      "   ORDER BY pr.who)), '')," \
+      " coalesce((SELECT m.id FROM message m WHERE m.thread_id = t.id AND m.direction = 'in'" \
+      "   ORDER BY m.sent_at DESC, m.id DESC LIMIT 1), 0)" \
+      " FROM thread t LEFT JOIN stay st ON st.id = t.stay_id" \
+      " LEFT JOIN contact c ON c.id = coalesce(t.contact_id, st.contact_id)" \
+      " LEFT JOIN property p ON p.id = coalesce(t.property_id, st.property_id)" \
+      " LEFT JOIN unit u ON u.id = coalesce(t.unit_id, st.unit_id) WHERE t.id = ?1") \
+    X(THREAD_ASSIGN, "UPDATE thread SET assignee = ?2 WHERE id = ?1 RETURNING id") \
+    X(THREAD_SNOOZE, "UPDATE thread SET snoozed_until = ?2 WHERE id = ?1 RETURNING id") \
+    X(THREAD_DONE, "UPDATE thread SET done = ?2 WHERE id = ?1 RETURNING id") \
+    X(THREAD_READ, "UPDATE thread SET unread = 0 WHERE id = ?1 RETURNING id") \
+    X(THREAD_TAG_ADD, "UPDATE thread SET tags = CASE WHEN instr(tags, ',' || ?2 || ',') > 0" \
+      " THEN tags WHEN tags = '' THEN ',' || ?2 || ',' ELSE tags || ?2 || ',' END" \
+      " WHERE id = ?1 RETURNING id") \
+    X(THREAD_TAG_DEL, "UPDATE thread SET tags = CASE WHEN replace(tags, ',' || ?2 || ',', ',') = ','" \
+      " THEN '' ELSE replace(tags, ',' || ?2 || ',', ',') END WHERE id = ?1 RETURNING id") \
+    X(PRESENCE_TOUCH, "INSERT INTO presence(thread_id, who, since, heartbeat_at)" \
+      " SELECT id, ?2, ?3, ?3 FROM thread WHERE id = ?1" \
+      " ON CONFLICT(thread_id, who) DO UPDATE SET heartbeat_at = excluded.heartbeat_at" \
+      " RETURNING thread_id") \
+    X(PRESENCE_OTHERS, "DELETE FROM presence WHERE who = ?2 AND thread_id <> ?1") \
+    X(PRESENCE_PURGE, "DELETE FROM presence WHERE heartbeat_at < ?1") \
+    X(PRESENCE_LEAVE, "DELETE FROM presence WHERE who = ?1") \
+    X(MESSAGE_STATE, "SELECT send_state, thread_id FROM message WHERE id = ?1") \
+    X(OUTBOX_REQUEUE, "UPDATE outbox SET state = 'pending', next_attempt_at = 0, last_error = NULL" \
+      " WHERE entity = 'message' AND entity_id = ?1 AND state IN ('failed', 'dead')" \
+      " RETURNING id") \
+    X(MESSAGE_REQUEUE, "UPDATE message SET send_state = 'pending', send_error = NULL WHERE id = ?1") \
+    X(OUTBOX_DISCARD, "UPDATE outbox SET state = 'dead', last_error = 'discarded'" \
+      " WHERE entity = 'message' AND entity_id = ?1 AND state IN ('failed', 'dead')") \
+    X(THREAD_REDERIVE, \
+      "UPDATE thread SET message_count = (SELECT count(*) FROM message WHERE thread_id = ?1)," \
+      " last_message_at = coalesce((SELECT max(sent_at) FROM message WHERE thread_id = ?1), 0)," \
+      " last_preview = coalesce((SELECT substr(body, 1, 240) FROM message WHERE thread_id = ?1" \
+      "   AND direction IN ('in', 'out') ORDER BY sent_at DESC, id DESC LIMIT 1), '')," \
+      " needs_reply = coalesce((SELECT direction = 'in' FROM message WHERE thread_id = ?1" \
+      "   AND direction IN ('in', 'out') ORDER BY sent_at DESC, id DESC LIMIT 1), 0)" \
+      " WHERE id = ?1") \
+    X(THREAD_REDERIVE_SLA, \
+      "UPDATE thread SET last_inbound_at = CASE WHEN needs_reply = 0 THEN NULL ELSE coalesce(" \
+      " (SELECT min(m.sent_at) FROM message m WHERE m.thread_id = ?1 AND m.direction = 'in'" \
+      "   AND m.sent_at > (SELECT coalesce(max(o.sent_at), -1) FROM message o" \
+      "   WHERE o.thread_id = ?1 AND o.direction = 'out'))," \
+      " (SELECT max(sent_at) FROM message WHERE thread_id = ?1 AND direction = 'in')," \
+      " last_message_at) END WHERE id = ?1")
+
+/* The columns of a struct thread_row (see thread_row_read), over thread `t` and THREAD_JOINS.
+ * sla_since: the first inbound message after the last outbound one, while needs_reply. */
+#define THREAD_COLS \
+    "t.id, t.account_id, a.name, t.remote_id, t.subject, coalesce(c.name, '')," \
+    " coalesce(p.name, ''), coalesce(u.name, ''), t.channel, t.last_preview, t.assignee, t.tags," \
+    " t.last_message_at, coalesce(t.last_inbound_at, 0), t.needs_reply, t.unread, t.done," \
+    " t.message_count," \
+    " (SELECT count(*) FROM message m WHERE m.thread_id = t.id AND m.send_state = 'pending')," \
+    " (SELECT count(*) FROM message m WHERE m.thread_id = t.id" \
+    "   AND m.send_state IN ('failed', 'dead'))," \
+    " coalesce(t.snoozed_until, 0)," \
+    " CASE WHEN t.needs_reply = 1 THEN coalesce((SELECT min(m.sent_at) FROM message m" \
+    "   WHERE m.thread_id = t.id AND m.direction = 'in' AND m.sent_at > (SELECT" \
+    "   coalesce(max(o.sent_at), -1) FROM message o WHERE o.thread_id = t.id" \
+    "   AND o.direction = 'out')), t.last_inbound_at, t.last_message_at) ELSE 0 END," \
+    " coalesce(t.property_id, 0)"
+#define THREAD_JOINS \
+    " JOIN account a ON a.id = t.account_id LEFT JOIN contact c ON c.id = t.contact_id" \
+    " LEFT JOIN property p ON p.id = t.property_id LEFT JOIN unit u ON u.id = t.unit_id"
 
 #define WO_SELECT \
     "SELECT w.id, w.account_id, w.remote_id, w.title, w.status, w.priority, w.trade," \
@@ -258,24 +337,43 @@ enum stmt_id { STMT_LIST(STMT_ENUM) STMT_COUNT };
 static const char *const stmt_sql[] = {STMT_LIST(STMT_SQL)};
 #undef STMT_SQL
 
-/* Bits of a thread-list query shape (index into store.thread_stmts). */
+/* Bits of a thread-list query shape: which conditions and clauses its SQL has. A shape is
+ * the key of the connection's small cache of thread-list statements (struct tq_slot). */
 enum {
     TQ_ACCOUNT = 1 << 0,
     TQ_NEEDS_REPLY = 1 << 1,
-    TQ_DONE = 1 << 2,
+    TQ_DONE = 1 << 2, /* include done */
     TQ_ASSIGNEE = 1 << 3,
     TQ_TAG = 1 << 4,
-    TQ_AFTER = 1 << 5,
-    TQ_WAITING = 1 << 6,
-    TQ_COUNT = 1 << 7, /* count(*) instead of rows */
-    TQ_SHAPES = 1 << 8,
+    TQ_UNREAD = 1 << 5,
+    TQ_UNASSIGNED = 1 << 6,
+    TQ_CHANNEL = 1 << 7,
+    TQ_PROPERTY = 1 << 8,
+    TQ_CHECKIN = 1 << 9,
+    TQ_SEARCH = 1 << 10,
+    TQ_SNOOZED = 1 << 11, /* include snoozed */
+    TQ_AFTER = 1 << 12,   /* rows strictly after the key */
+    TQ_BEFORE = 1 << 13,  /* rows strictly before the key */
+    TQ_REVERSE = 1 << 14, /* walk the order backwards (page_before) */
+    TQ_COUNT = 1 << 15,   /* count(*) instead of rows */
+    TQ_SORT_SHIFT = 16,   /* enum thread_sort in the bits above */
+};
+
+/* Thread-list statements are prepared on first use and kept, least recently used evicted. */
+#define TQ_CACHE 32
+
+struct tq_slot {
+    sqlite3_stmt *st; /* NULL: free slot */
+    unsigned shape;
+    uint64_t used;
 };
 
 struct store {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *stmts[STMT_COUNT];
-    sqlite3_stmt *thread_stmts[TQ_SHAPES];
+    struct tq_slot tq[TQ_CACHE];
+    uint64_t tq_clock;
     int tx_depth; /* tx_enter nesting */
     int tx_own;   /* 1 when the outermost tx_enter began the transaction */
 };
@@ -556,8 +654,8 @@ void store_close(struct store **sp)
         return;
     for (size_t i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(s->stmts[i]);
-    for (size_t i = 0; i < TQ_SHAPES; i++)
-        sqlite3_finalize(s->thread_stmts[i]);
+    for (size_t i = 0; i < TQ_CACHE; i++)
+        sqlite3_finalize(s->tq[i].st);
     sqlite3_close(s->db);
     free(s->path);
     free(s);
@@ -743,6 +841,7 @@ int store_stay_upsert(struct store *s, int64_t account, const struct rec_stay *r
     bind_id(st, 12, r->guests);
     bind_text(st, 13, r->confirmation_code);
     sqlite3_bind_int64(st, 14, r->remote_updated_at);
+    bind_text(st, 15, r->door_code && *r->door_code ? r->door_code : NULL);
     return upsert_finish(s, st, STMT_STAY_ID, account, r->remote_id, id, e);
 }
 
@@ -1169,161 +1268,659 @@ static int work_order_upsert_tx(struct store *s, int64_t account, const struct r
 
 /* ---- inbox ---- */
 
-static sqlite3_stmt *thread_query(struct store *s, unsigned shape, struct err *e)
+/* A sort: its key columns before t.id (the order is total), all in one direction, and the
+ * parameters a page_key binds to them. */
+struct sort_def {
+    const char *col[2]; /* NULL-terminated */
+    const char *vals;
+    int desc;
+};
+
+static const struct sort_def sorts[] = {
+    [THREAD_SORT_NEWEST] = {{"t.last_message_at", NULL}, "?4, ?5", 1},
+    /* needs_reply = 1 implies last_inbound_at IS NOT NULL (thread_touch, migration 3) */
+    [THREAD_SORT_WAITING] = {{"t.last_inbound_at", NULL}, "?4, ?5", 0},
+    [THREAD_SORT_INBOX] = {{"t.needs_reply", "t.last_message_at"}, "?7, ?4, ?5", 1},
+};
+
+/* "a, b, t.id" or, with `names`, "a AS k0, b AS k1, t.id AS kid" */
+static void sort_cols(struct buf *b, const struct sort_def *sd, int names)
 {
-    if (s->thread_stmts[shape])
-        return s->thread_stmts[shape];
+    for (int i = 0; i < 2 && sd->col[i]; i++)
+        buf_printf(b, names ? "%s AS k%d, " : "%s, ", sd->col[i], i);
+    buf_puts(b, names ? "t.id AS kid" : "t.id");
+}
+
+/* ORDER BY terms, forwards or backwards; `names`: the aliases of sort_cols. */
+static void sort_order(struct buf *b, const struct sort_def *sd, int reverse, int names)
+{
+    const char *dir = sd->desc != reverse ? " DESC" : "";
+    for (int i = 0; i < 2 && sd->col[i]; i++) {
+        if (names)
+            buf_printf(b, "k%d%s, ", i, dir);
+        else
+            buf_printf(b, "%s%s, ", sd->col[i], dir);
+    }
+    buf_printf(b, "%s%s", names ? "kid" : "t.id", dir);
+}
+
+/* The conditions of a shape other than done, each " AND ...". */
+static void thread_conds(struct buf *b, unsigned shape)
+{
+    const struct sort_def *sd = &sorts[shape >> TQ_SORT_SHIFT];
+    /* Index choice (a unary + keeps a column from being used to pick an index): the inbox
+     * order reads thread_inbox_nr, which covers account and assignee, rather than an index
+     * on those that would need a sort. */
+    const char *cov = (shape >> TQ_SORT_SHIFT) == THREAD_SORT_INBOX ? "+" : "";
+    if (shape & TQ_ACCOUNT)
+        buf_printf(b, " AND %st.account_id = ?1", cov);
+    if (shape & TQ_NEEDS_REPLY)
+        buf_puts(b, " AND t.needs_reply = 1");
+    if (shape & TQ_ASSIGNEE)
+        buf_printf(b, " AND %st.assignee = ?2", cov);
+    if (shape & TQ_UNASSIGNED)
+        buf_printf(b, " AND %st.assignee IS NULL", cov);
+    if (shape & TQ_TAG)
+        buf_puts(b, " AND instr(t.tags, ',' || lower(?3) || ',') > 0");
+    if (shape & TQ_UNREAD)
+        buf_puts(b, " AND t.unread > 0");
+    if (shape & TQ_CHANNEL)
+        buf_puts(b, " AND t.channel = ?8");
+    if (shape & TQ_PROPERTY)
+        buf_puts(b, " AND t.property_id = ?9");
+    if (shape & TQ_CHECKIN)
+        buf_puts(b, " AND t.stay_id IN (SELECT st.id FROM stay st WHERE st.arrival = ?10)");
+    if (shape & TQ_SEARCH)
+        buf_puts(b, " AND t.id IN (SELECT m.thread_id FROM message m WHERE m.id IN"
+                    " (SELECT rowid FROM message_fts WHERE message_fts MATCH ?11))");
+    if (!(shape & TQ_SNOOZED))
+        buf_puts(b, " AND (t.snoozed_until IS NULL OR t.snoozed_until <= ?12)");
+    if (shape & (TQ_AFTER | TQ_BEFORE)) {
+        int after = (shape & TQ_AFTER) != 0;
+        buf_puts(b, " AND (");
+        sort_cols(b, sd, 0);
+        buf_printf(b, ") %s (%s)", after == sd->desc ? "<" : ">", sd->vals);
+    }
+}
+
+/* Build the SQL of a shape. Parameters are numbered by meaning, so every shape binds the same
+ * way: ?1 account ?2 assignee ?3 tag ?4 key.at ?5 key.id ?6 limit ?7 key.nr ?8 channel
+ * ?9 property ?10 checkin_on ?11 FTS query ?12 now.
+ *
+ * A page is an inner query that walks an index in the sort order and yields at most `limit`
+ * ids, and an outer one that decorates only those rows. Every order index starts with done:
+ * with include_done the inner query merges the done = 0 and done = 1 halves (a compound
+ * SELECT that SQLite runs as a merge of two ordered index scans) instead of sorting. A
+ * check-in day is selective: its threads are found from stay_arrival and thread_stay, then
+ * sorted (+t.done keeps the order index from being picked). */
+static char *thread_sql(unsigned shape)
+{
+    const struct sort_def *sd = &sorts[shape >> TQ_SORT_SHIFT];
+    int reverse = (shape & TQ_REVERSE) != 0;
     struct buf b;
     buf_init(&b);
-    if (shape & TQ_COUNT)
-        buf_puts(&b, "SELECT count(*) FROM thread t WHERE 1");
-    else
-        buf_puts(&b, "SELECT t.id, t.account_id, a.name, t.remote_id, t.subject,"
-                     " coalesce(c.name, ''), coalesce(p.name, ''), coalesce(u.name, ''),"
-                     " t.channel, t.last_preview, t.assignee, t.tags, t.last_message_at,"
-                     " coalesce(t.last_inbound_at, 0), t.needs_reply, t.unread, t.done,"
-                     " t.message_count,"
-                     " (SELECT count(*) FROM message m WHERE m.thread_id = t.id"
-                     "   AND m.send_state = 'pending'),"
-                     " (SELECT count(*) FROM message m WHERE m.thread_id = t.id"
-                     "   AND m.send_state IN ('failed', 'dead'))"
-                     " FROM thread t JOIN account a ON a.id = t.account_id"
-                     " LEFT JOIN contact c ON c.id = t.contact_id"
-                     " LEFT JOIN property p ON p.id = t.property_id"
-                     " LEFT JOIN unit u ON u.id = t.unit_id WHERE 1");
-    /* parameters are numbered by meaning so every shape binds the same way */
-    if (!(shape & TQ_DONE))
-        buf_puts(&b, " AND t.done = 0");
-    if (shape & TQ_ACCOUNT)
-        buf_puts(&b, " AND t.account_id = ?1");
-    if (shape & (TQ_NEEDS_REPLY | TQ_WAITING))
-        buf_puts(&b, " AND t.needs_reply = 1");
-    if (shape & TQ_ASSIGNEE)
-        buf_puts(&b, " AND t.assignee = ?2");
-    if (shape & TQ_TAG)
-        buf_puts(&b, " AND t.tags LIKE '%,' || ?3 || ',%'");
-    if (shape & TQ_AFTER)
-        buf_puts(&b, shape & TQ_WAITING ? " AND (coalesce(t.last_inbound_at, 0), t.id) > (?4, ?5)"
-                                        : " AND (t.last_message_at, t.id) < (?4, ?5)");
-    if (!(shape & TQ_COUNT))
-        buf_puts(&b, shape & TQ_WAITING ? " ORDER BY coalesce(t.last_inbound_at, 0), t.id LIMIT ?6"
-                                        : " ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?6");
-    int rc = sqlite3_prepare_v3(s->db, b.data, -1, SQLITE_PREPARE_PERSISTENT,
-                                &s->thread_stmts[shape], NULL);
-    buf_free(&b);
+    if (shape & TQ_COUNT) {
+        /* a count (or rank) reads the covering thread_inbox_nr, whatever the sort, unless
+         * a selective property or check-in day has an index of its own */
+        if (shape & TQ_CHECKIN)
+            buf_puts(&b, shape & TQ_DONE ? "SELECT count(*) FROM thread t WHERE 1"
+                                         : "SELECT count(*) FROM thread t WHERE +t.done = 0");
+        else /* IN: an equality on done for the index, also with include_done */
+            buf_printf(&b, "SELECT count(*) FROM thread t%s WHERE %s",
+                       shape & TQ_PROPERTY ? "" : " INDEXED BY thread_inbox_nr",
+                       shape & TQ_DONE ? "t.done IN (0, 1)" : "t.done = 0");
+        thread_conds(&b, shape);
+        return buf_steal(&b);
+    }
+    buf_puts(&b, "SELECT " THREAD_COLS " FROM (");
+    if ((shape & TQ_DONE) && !(shape & TQ_CHECKIN)) {
+        for (int d = 0; d < 2; d++) {
+            buf_puts(&b, d ? " UNION ALL SELECT " : "SELECT ");
+            sort_cols(&b, sd, 1);
+            buf_printf(&b, " FROM thread t WHERE t.done = %d", d);
+            thread_conds(&b, shape);
+        }
+        buf_puts(&b, " ORDER BY ");
+        sort_order(&b, sd, reverse, 1);
+    } else {
+        buf_puts(&b, "SELECT t.id AS kid FROM thread t WHERE ");
+        if (shape & TQ_CHECKIN)
+            buf_puts(&b, shape & TQ_DONE ? "1" : "+t.done = 0");
+        else
+            buf_puts(&b, "t.done = 0");
+        thread_conds(&b, shape);
+        buf_puts(&b, " ORDER BY ");
+        sort_order(&b, sd, reverse, 0);
+    }
+    buf_puts(&b, " LIMIT ?6) k JOIN thread t ON t.id = k.kid" THREAD_JOINS " ORDER BY ");
+    sort_order(&b, sd, 0, 0);
+    return buf_steal(&b);
+}
+
+static sqlite3_stmt *thread_query(struct store *s, unsigned shape, struct err *e)
+{
+    struct tq_slot *victim = &s->tq[0];
+    for (size_t i = 0; i < TQ_CACHE; i++) {
+        struct tq_slot *q = &s->tq[i];
+        if (q->st && q->shape == shape) {
+            q->used = ++s->tq_clock;
+            return q->st;
+        }
+        if (victim->st && (!q->st || q->used < victim->used))
+            victim = q;
+    }
+    sqlite3_finalize(victim->st);
+    victim->st = NULL;
+    char *sql = thread_sql(shape);
+    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &victim->st, NULL);
+    free(sql);
     if (rc != SQLITE_OK) {
+        victim->st = NULL;
         db_err(s, e, rc, "prepare thread list");
         return NULL;
     }
-    return s->thread_stmts[shape];
+    victim->shape = shape;
+    victim->used = ++s->tq_clock;
+    return victim->st;
 }
 
-static unsigned thread_shape(const struct thread_filter *f)
-{
-    unsigned shape = 0;
-    if (f) {
-        shape |= f->account ? TQ_ACCOUNT : 0;
-        shape |= f->needs_reply ? TQ_NEEDS_REPLY : 0;
-        shape |= f->include_done ? TQ_DONE : 0;
-        shape |= f->assignee ? TQ_ASSIGNEE : 0;
-        shape |= f->tag ? TQ_TAG : 0;
-    }
-    return shape;
-}
+static char *fts_query(const char *q);
 
-static void thread_bind(sqlite3_stmt *st, const struct thread_filter *f)
+/* One thread-list query: its shape and the values to bind. */
+struct tq {
+    unsigned shape;
+    const struct thread_filter *f; /* borrowed, may be NULL */
+    char *fts;                     /* owned: the FTS form of f->search */
+    int64_t now;
+};
+
+static int tq_init(struct tq *q, const struct thread_filter *f, enum thread_sort sort,
+                   struct err *e)
 {
+    memset(q, 0, sizeof(*q));
+    if ((unsigned)sort > THREAD_SORT_INBOX)
+        return err_set(e, STORE_EINVAL, FINAL, "unknown thread sort %d", (int)sort);
+    q->f = f;
+    q->shape = (unsigned)sort << TQ_SORT_SHIFT;
+    q->shape |= sort == THREAD_SORT_WAITING ? TQ_NEEDS_REPLY : 0u;
+    q->now = f && f->now ? f->now : now_ms();
     if (!f)
-        return;
-    if (f->account)
-        sqlite3_bind_int64(st, 1, f->account);
-    if (f->assignee)
-        bind_text(st, 2, f->assignee);
-    if (f->tag)
-        bind_text(st, 3, f->tag);
+        return 0;
+    q->shape |= f->account ? TQ_ACCOUNT : 0u;
+    q->shape |= f->needs_reply ? TQ_NEEDS_REPLY : 0u;
+    q->shape |= f->include_done ? TQ_DONE : 0u;
+    q->shape |= f->assignee ? TQ_ASSIGNEE : 0u;
+    q->shape |= f->tag ? TQ_TAG : 0u;
+    q->shape |= f->unread ? TQ_UNREAD : 0u;
+    q->shape |= f->unassigned ? TQ_UNASSIGNED : 0u;
+    q->shape |= f->channel && *f->channel ? TQ_CHANNEL : 0u;
+    q->shape |= f->property ? TQ_PROPERTY : 0u;
+    q->shape |= f->checkin_on && *f->checkin_on ? TQ_CHECKIN : 0u;
+    q->shape |= f->include_snoozed ? TQ_SNOOZED : 0u;
+    if (f->search && (q->fts = fts_query(f->search)))
+        q->shape |= TQ_SEARCH;
+    return 0;
 }
 
-int store_threads_page(struct store *s, const struct thread_filter *f, enum thread_sort sort,
-                       const struct page_key *after, size_t limit, struct thread_page *out,
-                       struct err *e)
+static void tq_bind(sqlite3_stmt *st, const struct tq *q, const struct page_key *key, size_t limit)
+{
+    const struct thread_filter *f = q->f;
+    if (q->shape & TQ_ACCOUNT)
+        sqlite3_bind_int64(st, 1, f->account);
+    if (q->shape & TQ_ASSIGNEE)
+        bind_text(st, 2, f->assignee);
+    if (q->shape & TQ_TAG)
+        bind_text(st, 3, f->tag);
+    if (key) {
+        sqlite3_bind_int64(st, 4, key->at);
+        sqlite3_bind_int64(st, 5, key->id);
+        if ((q->shape >> TQ_SORT_SHIFT) == THREAD_SORT_INBOX)
+            sqlite3_bind_int(st, 7, key->nr ? 1 : 0);
+    }
+    if (!(q->shape & TQ_COUNT))
+        sqlite3_bind_int64(st, 6, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    if (q->shape & TQ_CHANNEL)
+        bind_text(st, 8, f->channel);
+    if (q->shape & TQ_PROPERTY)
+        sqlite3_bind_int64(st, 9, f->property);
+    if (q->shape & TQ_CHECKIN)
+        bind_text(st, 10, f->checkin_on);
+    if (q->shape & TQ_SEARCH)
+        bind_text(st, 11, q->fts);
+    if (!(q->shape & TQ_SNOOZED))
+        sqlite3_bind_int64(st, 12, q->now);
+}
+
+/* The first word of a name ("" when none), owned. */
+static char *first_word(const char *name)
+{
+    const char *p = name ? name : "";
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    size_t n = strcspn(p, " \t\r\n");
+    return xstrndup(p, n);
+}
+
+/* Read THREAD_COLS into *r; its key is the key of `sort`. */
+static void thread_row_read(sqlite3_stmt *st, enum thread_sort sort, struct thread_row *r)
+{
+    r->id = sqlite3_column_int64(st, 0);
+    r->account = sqlite3_column_int64(st, 1);
+    r->account_name = col_text0(st, 2);
+    r->remote_id = col_text0(st, 3);
+    r->subject = col_text0(st, 4);
+    r->contact = col_text0(st, 5);
+    r->property = col_text0(st, 6);
+    r->unit = col_text0(st, 7);
+    r->channel = col_text0(st, 8);
+    r->preview = col_text0(st, 9);
+    r->assignee = col_text(st, 10);
+    r->tags = col_text0(st, 11);
+    r->last_message_at = sqlite3_column_int64(st, 12);
+    r->last_inbound_at = sqlite3_column_int64(st, 13);
+    r->needs_reply = sqlite3_column_int(st, 14);
+    r->unread = sqlite3_column_int(st, 15);
+    r->done = sqlite3_column_int(st, 16);
+    r->message_count = sqlite3_column_int(st, 17);
+    r->pending = sqlite3_column_int(st, 18);
+    r->failed = sqlite3_column_int(st, 19);
+    r->snoozed_until = sqlite3_column_int64(st, 20);
+    r->sla_since = sqlite3_column_int64(st, 21);
+    r->property_id = sqlite3_column_int64(st, 22);
+    r->contact_first = first_word(r->contact);
+    r->key.at = sort == THREAD_SORT_WAITING ? r->last_inbound_at : r->last_message_at;
+    r->key.id = r->id;
+    r->key.nr = r->needs_reply;
+}
+
+static void thread_row_free(struct thread_row *r)
+{
+    free(r->account_name);
+    free(r->remote_id);
+    free(r->subject);
+    free(r->contact);
+    free(r->property);
+    free(r->unit);
+    free(r->channel);
+    free(r->preview);
+    free(r->assignee);
+    free(r->tags);
+    free(r->contact_first);
+    memset(r, 0, sizeof(*r));
+}
+
+/* A page of rows: `dir` is TQ_AFTER or TQ_BEFORE | TQ_REVERSE (the key bit is dropped when
+ * key is NULL). */
+static int threads_page(struct store *s, const struct thread_filter *f, enum thread_sort sort,
+                        unsigned dir, const struct page_key *key, size_t limit,
+                        struct thread_page *out, struct err *e)
 {
     out->rows = NULL;
     out->n = 0;
-    unsigned shape =
-        thread_shape(f) | (after ? TQ_AFTER : 0u) | (sort == THREAD_SORT_WAITING ? TQ_WAITING : 0u);
-    sqlite3_stmt *st = thread_query(s, shape, e);
-    if (!st)
+    struct tq q;
+    if (tq_init(&q, f, sort, e) != 0)
         return -1;
-    thread_bind(st, f);
-    if (after) {
-        sqlite3_bind_int64(st, 4, after->at);
-        sqlite3_bind_int64(st, 5, after->id);
+    if (!key)
+        dir &= ~(unsigned)(TQ_AFTER | TQ_BEFORE);
+    q.shape |= dir;
+    sqlite3_stmt *st = limit ? thread_query(s, q.shape, e) : NULL;
+    if (!st) {
+        free(q.fts);
+        return limit ? -1 : 0;
     }
-    sqlite3_bind_int64(st, 6, (int64_t)limit);
-    out->rows = xcalloc(limit ? limit : 1, sizeof(*out->rows));
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->n < limit) {
-        struct thread_row *r = &out->rows[out->n++];
-        r->id = sqlite3_column_int64(st, 0);
-        r->account = sqlite3_column_int64(st, 1);
-        r->account_name = col_text0(st, 2);
-        r->remote_id = col_text0(st, 3);
-        r->subject = col_text0(st, 4);
-        r->contact = col_text0(st, 5);
-        r->property = col_text0(st, 6);
-        r->unit = col_text0(st, 7);
-        r->channel = col_text0(st, 8);
-        r->preview = col_text0(st, 9);
-        r->assignee = col_text(st, 10);
-        r->tags = col_text0(st, 11);
-        r->last_message_at = sqlite3_column_int64(st, 12);
-        r->last_inbound_at = sqlite3_column_int64(st, 13);
-        r->needs_reply = sqlite3_column_int(st, 14);
-        r->unread = sqlite3_column_int(st, 15);
-        r->done = sqlite3_column_int(st, 16);
-        r->message_count = sqlite3_column_int(st, 17);
-        r->pending = sqlite3_column_int(st, 18);
-        r->failed = sqlite3_column_int(st, 19);
-        r->key.at = sort == THREAD_SORT_WAITING ? r->last_inbound_at : r->last_message_at;
-        r->key.id = r->id;
-    }
+    tq_bind(st, &q, key, limit);
+    free(q.fts);
+    out->rows = xcalloc(limit, sizeof(*out->rows));
+    int rc = SQLITE_DONE;
+    while (out->n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        thread_row_read(st, sort, &out->rows[out->n++]);
+    if (out->n == limit)
+        rc = SQLITE_DONE;
     done(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    if (rc != SQLITE_DONE) {
         thread_page_free(out);
         return db_err(s, e, rc, "thread list");
     }
     return 0;
 }
 
+int store_threads_page(struct store *s, const struct thread_filter *f, enum thread_sort sort,
+                       const struct page_key *after, size_t limit, struct thread_page *out,
+                       struct err *e)
+{
+    return threads_page(s, f, sort, TQ_AFTER, after, limit, out, e);
+}
+
+int store_threads_page_before(struct store *s, const struct thread_filter *f, enum thread_sort sort,
+                              const struct page_key *before, size_t limit, struct thread_page *out,
+                              struct err *e)
+{
+    return threads_page(s, f, sort, TQ_BEFORE | TQ_REVERSE, before, limit, out, e);
+}
+
+static int threads_count(struct store *s, const struct thread_filter *f, enum thread_sort sort,
+                         const struct page_key *before, int64_t *count, struct err *e)
+{
+    struct tq q;
+    *count = 0;
+    if (tq_init(&q, f, sort, e) != 0)
+        return -1;
+    q.shape |= TQ_COUNT | (before ? TQ_BEFORE : 0u);
+    sqlite3_stmt *st = thread_query(s, q.shape, e);
+    if (st)
+        tq_bind(st, &q, before, 0);
+    free(q.fts);
+    if (!st)
+        return -1;
+    return one_int(s, st, count, e, "thread count") < 0 ? -1 : 0;
+}
+
+int store_threads_rank(struct store *s, const struct thread_filter *f, enum thread_sort sort,
+                       const struct page_key *key, int64_t *rank, struct err *e)
+{
+    if (!key) {
+        *rank = 0;
+        return err_set(e, STORE_EINVAL, FINAL, "thread rank without a key");
+    }
+    return threads_count(s, f, sort, key, rank, e);
+}
+
 int store_threads_count(struct store *s, const struct thread_filter *f, int64_t *count,
                         struct err *e)
 {
-    sqlite3_stmt *st = thread_query(s, thread_shape(f) | TQ_COUNT, e);
-    if (!st)
-        return -1;
-    thread_bind(st, f);
-    *count = 0;
-    return one_int(s, st, count, e, "thread count") < 0 ? -1 : 0;
+    return threads_count(s, f, THREAD_SORT_NEWEST, NULL, count, e);
 }
 
 void thread_page_free(struct thread_page *p)
 {
-    for (size_t i = 0; i < p->n; i++) {
-        struct thread_row *r = &p->rows[i];
-        free(r->account_name);
-        free(r->remote_id);
-        free(r->subject);
-        free(r->contact);
-        free(r->property);
-        free(r->unit);
-        free(r->channel);
-        free(r->preview);
-        free(r->assignee);
-        free(r->tags);
-    }
+    for (size_t i = 0; i < p->n; i++)
+        thread_row_free(&p->rows[i]);
     free(p->rows);
     p->rows = NULL;
     p->n = 0;
+}
+
+/* ---- one thread ---- */
+
+static int thread_detail_tx(struct store *s, int64_t thread, const char *me, int64_t now,
+                            struct thread_detail *out, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_THREAD_GET, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, thread);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        thread_row_read(st, THREAD_SORT_INBOX, &out->t);
+    done(st);
+    if (rc == SQLITE_DONE)
+        return err_set(e, STORE_ENOTFOUND, FINAL, "no thread %lld", (long long)thread);
+    if (rc != SQLITE_ROW)
+        return db_err(s, e, rc, "thread");
+    if (!(st = stmt(s, STMT_THREAD_DETAIL, e)))
+        return -1;
+    sqlite3_bind_int64(st, 1, thread);
+    bind_text(st, 2, me);
+    sqlite3_bind_int64(st, 3, now - STORE_PRESENCE_TTL_MS);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->guest_name = col_text0(st, 0);
+        out->guest_email = col_text0(st, 1);
+        out->guest_phone = col_text0(st, 2);
+        out->stay = sqlite3_column_int64(st, 3);
+        out->stay_status = col_text0(st, 4);
+        out->arrival = col_text0(st, 5);
+        out->departure = col_text0(st, 6);
+        out->door_code = col_text0(st, 7);
+        out->confirmation = col_text0(st, 8);
+        out->guests = sqlite3_column_int(st, 9);
+        out->property_name = col_text0(st, 10);
+        out->unit_name = col_text0(st, 11);
+        out->presence = col_text0(st, 12);
+        out->last_seen_inbound = sqlite3_column_int64(st, 13);
+        out->guest_first = first_word(out->guest_name);
+    }
+    done(st);
+    if (rc == SQLITE_DONE) /* deleted between the two reads */
+        return err_set(e, STORE_ENOTFOUND, FINAL, "no thread %lld", (long long)thread);
+    return rc == SQLITE_ROW ? 0 : db_err(s, e, rc, "thread detail");
+}
+
+int store_thread_get(struct store *s, int64_t thread, const char *me, int64_t now,
+                     struct thread_detail *out, struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    /* both reads see one snapshot */
+    int own = sqlite3_get_autocommit(s->db);
+    if (own && exec(s, "BEGIN", e) != 0)
+        return -1;
+    int rc = thread_detail_tx(s, thread, me, now ? now : now_ms(), out, e);
+    if (own && exec(s, "COMMIT", NULL) != 0)
+        store_rollback(s);
+    if (rc != 0)
+        thread_detail_free(out);
+    return rc;
+}
+
+void thread_detail_free(struct thread_detail *d)
+{
+    thread_row_free(&d->t);
+    char **owned[] = {&d->guest_name,   &d->guest_first,   &d->guest_email, &d->guest_phone,
+                      &d->stay_status,  &d->arrival,       &d->departure,   &d->door_code,
+                      &d->confirmation, &d->property_name, &d->unit_name,   &d->presence};
+    for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+        free(*owned[i]);
+    memset(d, 0, sizeof(*d));
+}
+
+/* ---- local triage ---- */
+
+/* Run a triage UPDATE ... RETURNING id on `thread` in a short transaction: 0, or -1 with
+ * STORE_ENOTFOUND when there is no such thread. st is bound except for ?1. */
+static int triage(struct store *s, sqlite3_stmt *st, int64_t thread, const char *what,
+                  struct err *e)
+{
+    if (tx_enter(s, e) != 0) {
+        done(st);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, thread);
+    int f = one_int(s, st, NULL, e, what);
+    if (f == 0)
+        f = err_set(e, STORE_ENOTFOUND, FINAL, "%s: no thread %lld", what, (long long)thread);
+    return tx_leave(s, f > 0, f > 0 ? 0 : -1, e);
+}
+
+int store_thread_assign(struct store *s, int64_t thread, const char *who, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_THREAD_ASSIGN, e);
+    if (!st)
+        return -1;
+    bind_text(st, 2, who && *who ? who : NULL);
+    return triage(s, st, thread, "assign", e);
+}
+
+int store_thread_snooze(struct store *s, int64_t thread, int64_t until, struct err *e)
+{
+    if (until < 0)
+        return err_set(e, STORE_EINVAL, FINAL, "snooze: bad time %lld", (long long)until);
+    sqlite3_stmt *st = stmt(s, STMT_THREAD_SNOOZE, e);
+    if (!st)
+        return -1;
+    bind_id(st, 2, until);
+    return triage(s, st, thread, "snooze", e);
+}
+
+int store_thread_tag(struct store *s, int64_t thread, const char *tag, int add, struct err *e)
+{
+    char low[33];
+    size_t n = tag ? strlen(tag) : 0;
+    if (n < 1 || n > 32)
+        return err_set(e, STORE_EINVAL, FINAL,
+                       "tag: must be 1 to 32 characters of A-Z a-z 0-9 _ -");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)tag[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '_' || c == '-'))
+            return err_set(e, STORE_EINVAL, FINAL,
+                           "tag: '%c' is not allowed (only A-Z a-z 0-9 _ -)",
+                           c >= 0x20 && c < 0x7f ? c : '?');
+        low[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    }
+    low[n] = '\0';
+    sqlite3_stmt *st = stmt(s, add ? STMT_THREAD_TAG_ADD : STMT_THREAD_TAG_DEL, e);
+    if (!st)
+        return -1;
+    bind_text(st, 2, low);
+    return triage(s, st, thread, add ? "tag" : "untag", e);
+}
+
+int store_thread_done(struct store *s, int64_t thread, int is_done, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_THREAD_DONE, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int(st, 2, is_done ? 1 : 0);
+    return triage(s, st, thread, "done", e);
+}
+
+int store_thread_read(struct store *s, int64_t thread, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_THREAD_READ, e);
+    if (!st)
+        return -1;
+    return triage(s, st, thread, "read", e);
+}
+
+/* ---- failed replies ---- */
+
+/* The send state and thread of a message that must have failed to send. */
+static int failed_message(struct store *s, int64_t msg, int64_t *thread, struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_MESSAGE_STATE, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, msg);
+    char state[16] = "";
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(state, sizeof(state), "%s", (const char *)sqlite3_column_text(st, 0));
+        *thread = sqlite3_column_int64(st, 1);
+    }
+    done(st);
+    if (rc == SQLITE_DONE)
+        return err_set(e, STORE_ENOTFOUND, FINAL, "no message %lld", (long long)msg);
+    if (rc != SQLITE_ROW)
+        return db_err(s, e, rc, "message");
+    if (strcmp(state, "failed") != 0 && strcmp(state, "dead") != 0)
+        return err_set(e, STORE_EINVAL, FINAL, "message %lld has not failed (it is %s)",
+                       (long long)msg, state);
+    return 0;
+}
+
+static int message_retry_tx(struct store *s, int64_t msg, struct err *e)
+{
+    int64_t thread = 0;
+    if (failed_message(s, msg, &thread, e) != 0)
+        return -1;
+    sqlite3_stmt *st = stmt(s, STMT_OUTBOX_REQUEUE, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, msg);
+    int f = one_int(s, st, NULL, e, "outbox requeue");
+    if (f <= 0)
+        return f < 0 ? -1
+                     : err_set(e, STORE_EINVAL, FINAL, "message %lld has no failed outbox op",
+                               (long long)msg);
+    if (!(st = stmt(s, STMT_MESSAGE_REQUEUE, e)))
+        return -1;
+    sqlite3_bind_int64(st, 1, msg);
+    return run(s, st, e, "message requeue");
+}
+
+int store_message_retry(struct store *s, int64_t msg, struct err *e)
+{
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = message_retry_tx(s, msg, e);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+static int message_discard_tx(struct store *s, int64_t msg, struct err *e)
+{
+    int64_t thread = 0;
+    if (failed_message(s, msg, &thread, e) != 0)
+        return -1;
+    const enum stmt_id steps[] = {STMT_OUTBOX_DISCARD, STMT_MESSAGE_DELETE, STMT_THREAD_REDERIVE,
+                                  STMT_THREAD_REDERIVE_SLA};
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        sqlite3_stmt *st = stmt(s, steps[i], e);
+        if (!st)
+            return -1;
+        sqlite3_bind_int64(st, 1, i < 2 ? msg : thread);
+        if (run(s, st, e, "discard") != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int store_message_discard(struct store *s, int64_t msg, struct err *e)
+{
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = message_discard_tx(s, msg, e);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+/* ---- presence ---- */
+
+#define PRESENCE_PURGE_MS (10 * 60 * 1000)
+
+static int presence_touch_tx(struct store *s, int64_t thread, const char *who, int64_t now,
+                             struct err *e)
+{
+    sqlite3_stmt *st = stmt(s, STMT_PRESENCE_TOUCH, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, thread);
+    bind_text(st, 2, who);
+    sqlite3_bind_int64(st, 3, now);
+    int f = one_int(s, st, NULL, e, "presence");
+    if (f <= 0)
+        return f < 0 ? -1
+                     : err_set(e, STORE_ENOTFOUND, FINAL, "presence: no thread %lld",
+                               (long long)thread);
+    if (!(st = stmt(s, STMT_PRESENCE_OTHERS, e)))
+        return -1;
+    sqlite3_bind_int64(st, 1, thread);
+    bind_text(st, 2, who);
+    if (run(s, st, e, "presence") != 0 || !(st = stmt(s, STMT_PRESENCE_PURGE, e)))
+        return -1;
+    sqlite3_bind_int64(st, 1, now - PRESENCE_PURGE_MS);
+    return run(s, st, e, "presence purge");
+}
+
+int store_presence_touch(struct store *s, int64_t thread, const char *who, int64_t now,
+                         struct err *e)
+{
+    if (!who || !*who)
+        return err_set(e, STORE_EINVAL, FINAL, "presence without a name");
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = presence_touch_tx(s, thread, who, now ? now : now_ms(), e);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+int store_presence_leave(struct store *s, const char *who, struct err *e)
+{
+    if (!who || !*who)
+        return err_set(e, STORE_EINVAL, FINAL, "presence without a name");
+    sqlite3_stmt *st = stmt(s, STMT_PRESENCE_LEAVE, e);
+    if (!st || tx_enter(s, e) != 0)
+        return -1;
+    bind_text(st, 1, who);
+    int rc = run(s, st, e, "presence leave");
+    return tx_leave(s, rc == 0, rc, e);
 }
 
 int store_messages(struct store *s, int64_t thread, struct message_list *out, struct err *e)

@@ -14,7 +14,8 @@
  * remote_updated_at is older than the stored one is ignored (STORE_STALE is returned), so
  * replays and out-of-order deliveries never move a row backwards. Only PMS-owned columns
  * are written by an upsert: local triage state (assignee, tags, snooze, done, read) is
- * never touched.
+ * never touched, except that a newly stored inbound message brings its thread back to the
+ * inbox (done and snooze cleared) and counts as unread.
  */
 #ifndef PORTER_STORE_H
 #define PORTER_STORE_H
@@ -88,7 +89,9 @@ int store_thread_upsert(struct store *s, int64_t account, const struct rec_threa
 /* A message whose thread is not stored yet fails with STORE_ENOPARENT (RETRY_LATER). A
  * message carrying the idem_key of a message porter queued adopts that row (the echo of
  * porter's own write) instead of inserting a duplicate. Updates the thread's derived
- * columns (last message, preview, needs_reply, unread). */
+ * columns (last message, preview, needs_reply, unread). A newly stored inbound message also
+ * brings its thread back to the inbox: done = 0 and any snooze cleared (the guest wrote);
+ * an outbound message, a note, or an update of a stored message does not. */
 int store_message_upsert(struct store *s, int64_t account, const struct rec_message *r, int64_t *id,
                          struct err *e);
 int store_vendor_upsert(struct store *s, int64_t account, const struct rec_vendor *r, int64_t *id,
@@ -103,23 +106,45 @@ int store_work_order_upsert(struct store *s, int64_t account, const struct rec_w
 
 /* ---- inbox ---- */
 
+/* Every thread list is ordered by a key that ends in the thread id, so the order is total
+ * and a list is paged by keyset (rows strictly after or before a struct page_key), never by
+ * OFFSET. Each sort walks an index of its own; per-row extras (pending, failed, sla_since)
+ * are computed only for the rows returned. */
 enum thread_sort {
-    THREAD_SORT_NEWEST,  /* last message first */
-    THREAD_SORT_WAITING, /* needs reply, longest waiting first (SLA order) */
+    THREAD_SORT_NEWEST,  /* last message first: (last_message_at, id) descending */
+    THREAD_SORT_WAITING, /* needs reply, longest waiting first (SLA order): (last_inbound_at,
+                          * id) ascending; implies needs_reply */
+    THREAD_SORT_INBOX,   /* needs_reply first, then last_message_at DESC, id DESC */
 };
 
+/* Which threads a list shows. Zero (or a NULL filter) is the default inbox: every account,
+ * not done, not snoozed at the current time. Conditions combine with AND. */
 struct thread_filter {
-    int64_t account;      /* 0: all accounts */
-    int needs_reply;      /* 1: only threads waiting for a reply */
-    int include_done;     /* 1: include threads marked done */
-    const char *assignee; /* NULL: anyone */
-    const char *tag;      /* NULL: any */
+    int64_t account;        /* 0: all accounts */
+    int needs_reply;        /* 1: only threads waiting for a reply */
+    int include_done;       /* 1: include threads marked done */
+    const char *assignee;   /* NULL: anyone; else exact match */
+    const char *tag;        /* NULL: any; else threads carrying the tag (case-insensitive) */
+    int unread;             /* 1: only threads with unread > 0 */
+    int unassigned;         /* 1: only threads with no assignee */
+    const char *channel;    /* NULL or "": any; else thread.channel (a channel_name()) */
+    int64_t property;       /* property id (thread.property_id), 0 = any */
+    const char *checkin_on; /* "YYYY-MM-DD": only threads whose stay arrives that day;
+                             * NULL or "": any */
+    const char *search;     /* only threads with a message matching this text, as in
+                             * store_search (every word a prefix, FTS syntax is plain text);
+                             * NULL, or text with no word in it: no condition */
+    int64_t now;            /* ms, for the snooze test; 0: the current time */
+    int include_snoozed;    /* 1: also threads with snoozed_until > now */
 };
 
-/* Keyset position in a thread list: the sort key and id of a row. */
+/* Keyset position in a thread list: the sort key and id of a row. `at` is last_message_at
+ * (NEWEST, INBOX) or last_inbound_at, 0 when none (WAITING); `nr` is the row's needs_reply
+ * (used by INBOX only). Copy it from a row's `key`. */
 struct page_key {
     int64_t at;
     int64_t id;
+    int nr;
 };
 
 struct thread_row {
@@ -134,7 +159,7 @@ struct thread_row {
     char *channel;      /* owned */
     char *preview;      /* owned: last message, raw (sanitise before display) */
     char *assignee;     /* owned, may be NULL */
-    char *tags;         /* owned */
+    char *tags;         /* owned: ",tag1,tag2," or "" */
     int64_t last_message_at;
     int64_t last_inbound_at;
     int needs_reply;
@@ -144,20 +169,118 @@ struct thread_row {
     int pending; /* messages of the thread still in the outbox */
     int failed;  /* messages that failed to send */
     struct page_key key;
+    int64_t snoozed_until; /* ms; 0: not snoozed; STORE_SNOOZE_UNTIL_REPLY: until the guest
+                            * writes. A time in the past means the snooze is over. */
+    char *contact_first;   /* owned: first word of the contact name (for templates), or "" */
+    int64_t property_id;   /* the thread's property (for the property filter), 0: none */
+    int64_t sla_since;     /* 0 unless needs_reply; then the sent_at of the oldest unanswered
+                            * inbound message: the first inbound after the thread's last
+                            * outbound message (a queued reply counts as an answer; notes
+                            * and system messages do not). Falls back to last_inbound_at
+                            * when the messages do not tell (equal timestamps). */
 };
 
 struct thread_page {
-    struct thread_row *rows; /* owned */
+    struct thread_row *rows; /* owned, in display order (top to bottom) */
     size_t n;
 };
 
-/* Up to `limit` threads after `after` (NULL: from the top) in the given sort. */
+/* Up to `limit` threads strictly after `after` (NULL: from the top) in the given sort.
+ * Each row's key can be passed back as `after` or `before`. */
 int store_threads_page(struct store *s, const struct thread_filter *f, enum thread_sort sort,
                        const struct page_key *after, size_t limit, struct thread_page *out,
                        struct err *e);
+/* Up to `limit` threads strictly before `before` in the sort (before NULL: the last `limit`
+ * rows of the whole list), returned in display order (top to bottom): scrolling up and
+ * jumping to the end without OFFSET. */
+int store_threads_page_before(struct store *s, const struct thread_filter *f, enum thread_sort sort,
+                              const struct page_key *before, size_t limit, struct thread_page *out,
+                              struct err *e);
+/* *rank = the number of threads of the list before `key` (the 0-based position of the row
+ * whose key it is), for a "123/100000" indicator. A key of a row not in the list gives the
+ * position it would have. */
+int store_threads_rank(struct store *s, const struct thread_filter *f, enum thread_sort sort,
+                       const struct page_key *key, int64_t *rank, struct err *e);
+/* The number of threads `f` lets through, whatever the sort (THREAD_SORT_WAITING lists only
+ * threads that need a reply: count that list with needs_reply = 1). */
 int store_threads_count(struct store *s, const struct thread_filter *f, int64_t *count,
                         struct err *e);
 void thread_page_free(struct thread_page *p);
+
+/* One thread with what the conversation pane and reply templates need. Every char * is
+ * owned and "" when unknown (never NULL once filled). */
+struct thread_detail {
+    struct thread_row t; /* the same row as in the list (its key is an INBOX/NEWEST key) */
+    /* the thread's contact, else its stay's */
+    char *guest_name, *guest_first, *guest_email, *guest_phone;
+    int64_t stay; /* 0: no stay */
+    /* stay_status: canonical (confirmed, cancelled...), "" also when 'unknown' */
+    char *stay_status, *arrival, *departure, *door_code, *confirmation;
+    int guests; /* 0: unknown */
+    /* the thread's property and unit, else its stay's */
+    char *property_name, *unit_name;
+    /* who else has this thread open: the other `who`s (not `me`) whose heartbeat is within
+     * STORE_PRESENCE_TTL_MS of `now`, sorted, ", "-separated; "" if nobody */
+    char *presence;
+    /* id of the newest inbound message (by sent_at, then id), 0 if none: remember it when
+     * showing the thread; a different value before sending means an inbound message arrived
+     * that the user has not seen */
+    int64_t last_seen_inbound;
+};
+
+/* Fill *out (zeroed first) for thread `thread`. me: the caller's presence name (NULL: none);
+ * now: ms (0: the current time). STORE_ENOTFOUND when there is no such thread. */
+int store_thread_get(struct store *s, int64_t thread, const char *me, int64_t now,
+                     struct thread_detail *out, struct err *e);
+/* Free what *d owns and zero it; safe on a zeroed or already freed detail. */
+void thread_detail_free(struct thread_detail *d);
+
+/* ---- local triage (local-only fields: never pushed, no outbox op) ----
+ * Each is one short transaction (a savepoint inside the caller's). A thread id that does
+ * not exist fails with STORE_ENOTFOUND; a bad argument with STORE_EINVAL. The upsert from
+ * the PMS never touches these fields, but a new inbound message un-dones and un-snoozes its
+ * thread (see store_message_upsert). */
+
+#define STORE_SNOOZE_UNTIL_REPLY INT64_MAX
+
+/* who: the assignee; NULL or "": unassign. */
+int store_thread_assign(struct store *s, int64_t thread, const char *who, struct err *e);
+/* until: ms; 0: unsnooze; STORE_SNOOZE_UNTIL_REPLY: until the guest writes. Negative: EINVAL. */
+int store_thread_snooze(struct store *s, int64_t thread, int64_t until, struct err *e);
+/* Tags are kept as ",a,b," in the order added, lower-cased. tag: 1-32 characters of
+ * [A-Za-z0-9_-], else STORE_EINVAL. add 1: add (no duplicate); 0: remove (absent: no-op). */
+int store_thread_tag(struct store *s, int64_t thread, const char *tag, int add, struct err *e);
+/* done 1: out of the default inbox until a new inbound message; 0: back in. */
+int store_thread_done(struct store *s, int64_t thread, int done, struct err *e);
+/* Mark read: unread = 0. */
+int store_thread_read(struct store *s, int64_t thread, struct err *e);
+
+/* ---- failed replies ---- */
+
+/* A reply or note whose send failed (send_state failed or dead): queue it again. Its outbox
+ * op goes back to pending, due now, attempts kept (an earlier attempt may have landed, so
+ * the pusher looks it up at the PMS before sending); the message shows pending. One
+ * transaction. STORE_ENOTFOUND: no such message; STORE_EINVAL: it has not failed. */
+int store_message_retry(struct store *s, int64_t msg, struct err *e);
+/* Give up a reply or note whose send failed: the message is deleted, its outbox op retired
+ * ('dead', "discarded") so it is never sent, and the thread's derived columns (count, last
+ * message, preview, needs_reply, SLA start) are recomputed from the messages left. One
+ * transaction. Errors as store_message_retry. */
+int store_message_discard(struct store *s, int64_t msg, struct err *e);
+
+/* ---- presence: who has which thread open (the collision guard) ---- */
+
+/* A presence row counts while its heartbeat is younger than this. */
+#define STORE_PRESENCE_TTL_MS 30000
+
+/* `who` (one porter process, e.g. "sam@host:pid") has `thread` open at `now` (ms; 0: the
+ * current time): insert or refresh the heartbeat, and drop who's rows for other threads
+ * (one open thread per process). Rows of anyone gone quiet for 10 minutes are purged.
+ * STORE_ENOTFOUND when there is no such thread; STORE_EINVAL when who is NULL or "". */
+int store_presence_touch(struct store *s, int64_t thread, const char *who, int64_t now,
+                         struct err *e);
+/* `who` closed its thread (or exits): its rows are deleted. */
+int store_presence_leave(struct store *s, const char *who, struct err *e);
 
 struct message_row {
     int64_t id;

@@ -118,7 +118,7 @@ static int host_token_mints(void *ctx, int64_t window_ms)
 
 struct adapter *sync_adapter(struct acct *a, struct http_client **http, struct err *e)
 {
-    struct http_opts o = {.log_name = a->conf->name};
+    struct http_opts o = {.log_name = a->conf->name, .cancel = &a->g->stop};
     *http = http_client_new(&o, a->rl);
     struct adapter *ad = adapter_new(a->ops, a->conf, *http, &a->host, e);
     if (!ad)

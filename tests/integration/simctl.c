@@ -331,3 +331,17 @@ int sim_free_port(void)
         close(fd);
     return port;
 }
+
+int sim_writes_with(int port, const char *needle)
+{
+    char url[96];
+    struct http_result r;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/_sim/writes", port);
+    if (http_do("GET", url, NULL, NULL, &r) != 0)
+        return -1;
+    int n = 0;
+    for (const char *p = r.body; p && (p = strstr(p, needle)); p++)
+        n++;
+    http_result_free(&r);
+    return n;
+}

@@ -17,6 +17,8 @@ struct simproc {
  * "pmsim: ready" and collect the ports. 0 or -1. */
 int sim_spawn(struct simproc *p, const char *const *argv);
 void sim_kill(struct simproc *p);
+/* How many writes in pmsim's log (of the account on `port`) contain `needle`. */
+int sim_writes_with(int port, const char *needle);
 /* A loopback TCP port that was free a moment ago. */
 int sim_free_port(void);
 

@@ -153,7 +153,7 @@ static void sim_post(const char *path, const char *body)
 }
 
 /* Writes at the PMS whose body contains `needle`. */
-static int sim_writes_with(const char *needle)
+static int writes_with(const char *needle)
 {
     cJSON *w = sim_get("/_sim/writes"), *x;
     int n = 0;
@@ -319,14 +319,14 @@ static void test_reply_delivered_exactly_once(void **state)
     assert_int_equal(porter(out, sizeof(out), send), 0);
     assert_int_equal(db_count("SELECT count(*) FROM outbox WHERE state = 'pending'"), 1);
     assert_int_equal(porter(NULL, 0, once), 0);
-    assert_int_equal(sim_writes_with("Your door code is 4417"), 1);
+    assert_int_equal(writes_with("Your door code is 4417"), 1);
     assert_int_equal(db_count("SELECT count(*) FROM outbox WHERE state = 'sent'"), 1);
     assert_int_equal(db_count("SELECT count(*) FROM message WHERE body = 'Your door code is 4417'"
                               " AND send_state = 'synced' AND remote_id IS NOT NULL"),
                      1);
     /* the PMS echoes porter's own message back (webhook and poll): still one row, one write */
     assert_int_equal(porter(NULL, 0, once), 0);
-    assert_int_equal(sim_writes_with("Your door code is 4417"), 1);
+    assert_int_equal(writes_with("Your door code is 4417"), 1);
     assert_int_equal(db_count("SELECT count(*) FROM message WHERE body = 'Your door code is 4417'"),
                      1);
 }
@@ -340,7 +340,7 @@ static void test_dropped_answer_not_duplicated(void **state)
     const char *send[] = {"send", "2", "Checkout is at 11", NULL};
     assert_int_equal(porter(NULL, 0, send), 0);
     porter(NULL, 0, once); /* the write lands, the answer is lost: retry later */
-    assert_int_equal(sim_writes_with("Checkout is at 11"), 1);
+    assert_int_equal(writes_with("Checkout is at 11"), 1);
     assert_int_equal(db_count("SELECT count(*) FROM outbox WHERE state = 'pending'"
                               " AND attempts = 1"),
                      1);
@@ -350,7 +350,7 @@ static void test_dropped_answer_not_duplicated(void **state)
     sqlite3_exec(db, "UPDATE outbox SET next_attempt_at = 0", NULL, NULL, NULL);
     sqlite3_close(db);
     assert_int_equal(porter(NULL, 0, once), 0);
-    assert_int_equal(sim_writes_with("Checkout is at 11"), 1); /* found, not resent */
+    assert_int_equal(writes_with("Checkout is at 11"), 1); /* found, not resent */
     assert_int_equal(db_count("SELECT count(*) FROM message WHERE body = 'Checkout is at 11'"
                               " AND send_state = 'synced'"),
                      1);
@@ -723,10 +723,10 @@ static void test_one_leader_and_takeover(void **state)
     /* a reply queued now is sent once, by the leader only */
     const char *send[] = {"send", "3", "two daemons, one write x7", NULL};
     assert_int_equal(porter(NULL, 0, send), 0);
-    for (int i = 0; i < 50 && sim_writes_with("one write x7") == 0; i++)
+    for (int i = 0; i < 50 && writes_with("one write x7") == 0; i++)
         msleep(100);
     msleep(1500);
-    assert_int_equal(sim_writes_with("one write x7"), 1);
+    assert_int_equal(writes_with("one write x7"), 1);
     /* the leader dies without releasing: the other takes the stale lease over */
     kill(first, SIGKILL);
     waitpid(first, NULL, 0);
@@ -797,7 +797,7 @@ static void test_kill9_exactly_once(void **state)
     for (int i = 0; i < out; i++) {
         char needle[32];
         snprintf(needle, sizeof(needle), "\"kill9 out %d\"", i);
-        int n = sim_writes_with(needle);
+        int n = writes_with(needle);
         if (n != 1)
             fprintf(stderr, "kill9 out %d written %d times\n", i, n);
         total += n == 1;

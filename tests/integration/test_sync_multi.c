@@ -57,19 +57,6 @@ static int64_t count(const char *sql)
     return v;
 }
 
-static int writes_with(int port, const char *needle)
-{
-    char url[96];
-    struct http_result r;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/_sim/writes", port);
-    http_do("GET", url, NULL, NULL, &r);
-    int n = 0;
-    for (const char *p = r.body; p && (p = strstr(p, needle)); p++)
-        n++;
-    http_result_free(&r);
-    return n;
-}
-
 static int up(void **state)
 {
     (void)state;
@@ -143,7 +130,7 @@ static void test_three_pms_one_inbox(void **state)
         for (int p = 0; p < 3; p++) {
             char needle[48];
             snprintf(needle, sizeof(needle), "multi reply to %s q7", names[i]);
-            assert_int_equal(writes_with(sim.port[p], needle), i == p ? 1 : 0);
+            assert_int_equal(sim_writes_with(sim.port[p], needle), i == p ? 1 : 0);
         }
     assert_int_equal(count("SELECT count(*) FROM outbox WHERE state <> 'sent'"), 0);
 }
@@ -174,8 +161,8 @@ static void test_one_pms_down_others_unaffected(void **state)
     }
     assert_true(porter(once) != 0); /* says a sync failed ... */
     /* ... but the two healthy PMSs got their replies, once */
-    assert_int_equal(writes_with(sim.port[0], "outage reply to ha w3"), 1);
-    assert_int_equal(writes_with(sim.port[2], "outage reply to bd w3"), 1);
+    assert_int_equal(sim_writes_with(sim.port[0], "outage reply to ha w3"), 1);
+    assert_int_equal(sim_writes_with(sim.port[2], "outage reply to bd w3"), 1);
     assert_int_equal(count("SELECT count(*) FROM outbox o JOIN account a ON a.id = o.account_id"
                            " WHERE a.name = 'gy' AND o.state = 'pending'"),
                      1);
@@ -186,9 +173,9 @@ static void test_one_pms_down_others_unaffected(void **state)
     sqlite3_exec(d, "UPDATE outbox SET next_attempt_at = 0", NULL, NULL, NULL);
     sqlite3_close(d);
     assert_int_equal(porter(once), 0);
-    assert_int_equal(writes_with(sim.port[1], "outage reply to gy w3"), 1);
-    assert_int_equal(writes_with(sim.port[0], "outage reply to ha w3"), 1);
-    assert_int_equal(writes_with(sim.port[2], "outage reply to bd w3"), 1);
+    assert_int_equal(sim_writes_with(sim.port[1], "outage reply to gy w3"), 1);
+    assert_int_equal(sim_writes_with(sim.port[0], "outage reply to ha w3"), 1);
+    assert_int_equal(sim_writes_with(sim.port[2], "outage reply to bd w3"), 1);
 }
 
 /* Accounts named after their dialects, each PMS delivering signed webhooks to porter. */

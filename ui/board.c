@@ -1,0 +1,216 @@
+/* board.c - the work-order board (columns by canonical status) and the health view.
+ *
+ * Columns: new, assigned, scheduled, in progress, on hold, completed; closed and cancelled
+ * behind a toggle. Each column scrolls on its own; emergencies come first (the store's
+ * column order). As many columns as fit at 26 columns each are shown, the focused one
+ * always among them: at 80 columns that is three at a time.
+ */
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "draw.h"
+#include "text.h"
+#include "ui.h"
+
+enum { COL_W = 26, CARD_H = 3 };
+
+struct board {
+    struct app *a;
+    struct wo_list col[WO_STATUS_COUNT];
+    int sel[WO_STATUS_COUNT], top[WO_STATUS_COUNT];
+    int focus; /* index into the shown statuses */
+    int closed;
+};
+
+static int shown(const struct board *b, int *st)
+{
+    int n = 0;
+    for (int s = 0; s < WO_STATUS_COUNT; s++)
+        if (b->closed || (s != WO_CLOSED && s != WO_CANCELLED))
+            st[n++] = s;
+    return n;
+}
+
+struct board *board_new(struct app *a)
+{
+    struct board *b = calloc(1, sizeof(*b));
+    if (b)
+        b->a = a;
+    return b;
+}
+
+void board_free(struct board **b)
+{
+    if (!*b)
+        return;
+    for (int s = 0; s < WO_STATUS_COUNT; s++)
+        wo_list_free(&(*b)->col[s]);
+    free(*b);
+    *b = NULL;
+}
+
+void board_reload(struct board *b)
+{
+    struct err e;
+    b->a->open_wos = 0;
+    for (int s = 0; s < WO_STATUS_COUNT; s++) {
+        wo_list_free(&b->col[s]);
+        if (store_work_orders(b->a->s, s, 500, &b->col[s], &e) != 0) {
+            app_say(b->a, 1, "cannot read work orders: %s", e.msg);
+            continue;
+        }
+        if (s != WO_COMPLETED && s != WO_CLOSED && s != WO_CANCELLED)
+            b->a->open_wos += (int64_t)b->col[s].n;
+        if (b->sel[s] >= (int)b->col[s].n)
+            b->sel[s] = b->col[s].n ? (int)b->col[s].n - 1 : 0;
+    }
+}
+
+static void card(struct board *b, const struct wo_row *w, int y, int x, int cw, int selected)
+{
+    struct app *a = b->a;
+    attr_t base = selected ? draw_attr(R_SELECTED) : A_NORMAL;
+    int emergency = w->priority == PRIO_EMERGENCY;
+    char line[256];
+    attrset(base | (emergency ? A_BOLD : 0));
+    snprintf(line, sizeof(line), "%s#%lld ", emergency ? "!! " : "", (long long)w->id);
+    int used = draw_text(stdscr, y, x, line, cw, 0);
+    draw_remote(stdscr, y, x + used, w->title, cw - used, 1);
+    attrset(base);
+    snprintf(line, sizeof(line), "%s%s%s", w->property, w->unit[0] ? " / " : "", w->unit);
+    draw_remote(stdscr, y + 1, x, line, cw, 1);
+    char age[16];
+    draw_age(age, sizeof(age), w->created_at, now_ms());
+    const char *sync = w->sync_state ? w->sync_state : "synced";
+    int failed = strcmp(sync, "failed") == 0;
+    snprintf(line, sizeof(line), "%s %s %s", priority_name(w->priority), age,
+             failed ? "✗ failed" : strcmp(sync, "pending") == 0 ? "… pending" : "✓");
+    if (failed)
+        attrset(base | draw_attr(R_BAD));
+    draw_text(stdscr, y + 2, x, line, cw, 1);
+    attrset(A_NORMAL);
+    (void)a;
+}
+
+void board_paint(struct board *b, int y0, int h, int w)
+{
+    int st[WO_STATUS_COUNT];
+    int n = shown(b, st);
+    if (b->focus >= n)
+        b->focus = n - 1;
+    int fit = w / COL_W;
+    if (fit < 1)
+        fit = 1;
+    if (fit > n)
+        fit = n;
+    int first = b->focus - fit + 1 > 0 ? b->focus - fit + 1 : 0;
+    int cw = w / fit - 1;
+    attrset(A_NORMAL);
+    for (int y = y0; y < y0 + h; y++)
+        draw_blank(stdscr, y, 0, w);
+    for (int i = 0; i < fit; i++) {
+        int s = st[first + i], x = i * (cw + 1);
+        int focused = first + i == b->focus;
+        char head[64];
+        snprintf(head, sizeof(head), "%s%s (%zu)%s", focused ? "[" : " ", wo_status_name(s),
+                 b->col[s].n, focused ? "]" : " ");
+        attrset(A_BOLD | (focused ? A_UNDERLINE : 0));
+        draw_text(stdscr, y0, x, head, cw, 1);
+        attrset(A_NORMAL);
+        int per = (h - 1) / (CARD_H + 1);
+        if (per < 1)
+            per = 1;
+        if (b->sel[s] < b->top[s])
+            b->top[s] = b->sel[s];
+        if (b->sel[s] >= b->top[s] + per)
+            b->top[s] = b->sel[s] - per + 1;
+        for (int k = 0; k < per && b->top[s] + k < (int)b->col[s].n; k++) {
+            int idx = b->top[s] + k;
+            card(b, &b->col[s].rows[idx], y0 + 1 + k * (CARD_H + 1), x, cw,
+                 focused && idx == b->sel[s]);
+        }
+        if (!b->col[s].n)
+            draw_text(stdscr, y0 + 1, x, "  (none)", cw, 0);
+        if (i < fit - 1)
+            draw_column_rule(stdscr, y0, x + cw, h);
+    }
+    char foot[64];
+    snprintf(foot, sizeof(foot), "%s%d of %d columns  h/l: columns  C: closed",
+             first > 0 ? "< " : "", fit, n);
+    attrset(draw_attr(R_DIM));
+    draw_text(stdscr, y0 + h - 1, 0, foot, w, 1);
+    attrset(A_NORMAL);
+}
+
+int board_command(struct board *b, const char *cmd, const char *arg)
+{
+    (void)arg;
+    int st[WO_STATUS_COUNT];
+    int n = shown(b, st);
+    int s = st[b->focus < n ? b->focus : 0];
+    int len = (int)b->col[s].n;
+    if (strcmp(cmd, "column-left") == 0 && b->focus > 0)
+        b->focus--;
+    else if (strcmp(cmd, "column-right") == 0 && b->focus < n - 1)
+        b->focus++;
+    else if (strcmp(cmd, "toggle-closed") == 0)
+        b->closed = !b->closed;
+    else if (strcmp(cmd, "down") == 0 && b->sel[s] < len - 1)
+        b->sel[s]++;
+    else if (strcmp(cmd, "up") == 0 && b->sel[s] > 0)
+        b->sel[s]--;
+    else if (strcmp(cmd, "top") == 0)
+        b->sel[s] = 0;
+    else if (strcmp(cmd, "bottom") == 0)
+        b->sel[s] = len ? len - 1 : 0;
+    else if (strcmp(cmd, "page-down") == 0)
+        b->sel[s] = b->sel[s] + 5 < len ? b->sel[s] + 5 : (len ? len - 1 : 0);
+    else if (strcmp(cmd, "page-up") == 0)
+        b->sel[s] = b->sel[s] > 5 ? b->sel[s] - 5 : 0;
+    else
+        return 0;
+    b->a->dirty = 1;
+    return 1;
+}
+
+/* ---- health ---- */
+
+void health_paint(struct app *a, int y0, int h, int w)
+{
+    attrset(A_NORMAL);
+    for (int y = y0; y < y0 + h; y++)
+        draw_blank(stdscr, y, 0, w);
+    attrset(A_BOLD);
+    draw_text(stdscr, y0, 1,
+              "ACCOUNT          ADAPTER   STATE         CIRCUIT  LAST PULL  P50 MS  P95 MS  QUEUE "
+              " OLDEST  FAILS  429S  ALERTS",
+              w - 2, 0);
+    attrset(A_NORMAL);
+    int64_t now = now_ms();
+    for (size_t i = 0; i < a->health.n && (int)i < h - 2; i++) {
+        const struct health_row *r = &a->health.rows[i];
+        char pull[16], oldest[16], line[400];
+        draw_age(pull, sizeof(pull), r->last_pull_at, now);
+        draw_age(oldest, sizeof(oldest), r->outbox_oldest, now);
+        int broken = state_is_broken(r->state);
+        snprintf(line, sizeof(line),
+                 "%-16.16s %-9.9s %s %-11.11s %-8.8s %-10s %6.0f  %6.0f  %5lld  %6s  %5lld  %4lld  "
+                 "%6lld",
+                 r->name, r->adapter, broken ? "✖" : "●", r->state, r->circuit, pull, r->lat_p50,
+                 r->lat_p95, (long long)r->outbox_depth, r->outbox_depth ? oldest : "-",
+                 (long long)r->failures, (long long)r->rate_limited, (long long)r->open_alerts);
+        attrset(broken ? draw_attr(R_BAD) : A_NORMAL);
+        draw_text(stdscr, y0 + 1 + (int)i, 1, line, w - 2, 0);
+        if (broken && r->reason) {
+            attrset(A_NORMAL);
+        }
+    }
+    attrset(A_NORMAL);
+    if (!a->health.n)
+        draw_text(stdscr, y0 + 2, 1,
+                  "No accounts. Add one to accounts.conf (porter.conf(5)), then start porter again.",
+                  w - 2, 0);
+}
