@@ -304,6 +304,11 @@ static void paint(struct app *a)
     else
         health_paint(a, y, h, a->cols);
     paint_status(a);
+    if (a->ed.active && a->msg[0]) { /* completions, above the line being edited */
+        attrset(A_REVERSE);
+        draw_text(stdscr, a->rows - 3, 0, a->msg, a->cols, 1);
+        attrset(A_NORMAL);
+    }
     paint_message_line(a); /* last: it places the cursor when editing */
     wnoutrefresh(stdscr);
     doupdate();
@@ -503,6 +508,10 @@ static void key(struct app *a, int code, wint_t ch)
         return;
     }
     if (a->ed.active) {
+        if (a->msg[0]) { /* the completions shown go with the next key */
+            a->msg[0] = '\0';
+            a->dirty = 1;
+        }
         editor_key(a, code, ch);
         return;
     }

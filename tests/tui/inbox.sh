@@ -1,0 +1,115 @@
+#!/bin/sh
+# inbox.sh - the inbox as a front desk uses it, in tmux at 80x24 with NO_COLOR, on a
+# database filled from pmsim (Hostaway): a bad key binding is reported and porter still
+# starts; help, command line completion, filters, search, assign, done; no colour escape
+# reaches the terminal under NO_COLOR.
+. "$PORTER_TOP/tests/tap.sh"
+P=${PORTER_BIN:?}
+S=${PMSIM_BIN:?}
+t=$(mktemp -d "${TMPDIR:-/tmp}/porter-inbox.XXXXXX")
+sock="$t/tmux.sock"
+cd "$PORTER_TOP" || exit 1
+"$S" --account hostaway:0 --data data/demo --fault rate_limit_off=1 \
+    --epoch "$(($(date +%s) * 1000))" >"$t/sim.out" 2>&1 &
+sim=$!
+trap 'tmux -S "$sock" kill-server 2>/dev/null; kill $sim 2>/dev/null; rm -rf "$t"' EXIT
+i=0
+while ! grep -q ready "$t/sim.out" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$t/sim.out" | head -1)
+cat >"$t/accounts.conf" <<EOF
+[ha]
+adapter = hostaway
+base_url = http://127.0.0.1:$port/v1
+client_id = 10450
+secret = c2a8f3e1b7d94a06e5f1c3b9a7d2e4f6081b3c5d7e9f1a2b4c6d8e0f2a4b6c8d
+poll_interval = 3600
+EOF
+chmod 600 "$t/accounts.conf"
+hook=$((20000 + $$ % 20000))
+cat >"$t/porter.conf" <<EOF
+[webhook]
+listen = 127.0.0.1:$hook
+[ui]
+me = tester
+[keys]
+Q = no-such-command
+EOF
+export XDG_STATE_HOME="$t/state"
+"$P" --config "$t" --db "$t/p.db" sync --once >/dev/null 2>&1
+ok "the database was filled from pmsim" test -s "$t/p.db"
+
+screen() { tmux -S "$sock" capture-pane -p -t porter; }
+wait_for() { # wait_for PATTERN : up to 5 s for the screen to show it
+    i=0
+    while [ $i -lt 50 ]; do
+        screen | grep -Eq -- "$1" && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+gone() { # gone PATTERN : up to 5 s for the screen to stop showing it
+    i=0
+    while [ $i -lt 50 ]; do
+        screen | grep -Eq -- "$1" || return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+keys() { tmux -S "$sock" send-keys -t porter "$@"; }
+
+tmux -S "$sock" -f /dev/null new-session -d -s porter -x 80 -y 24 \
+    "env TERM=xterm-256color NO_COLOR=1 XDG_STATE_HOME=$t/state $P --config $t --db $t/p.db; echo EXITED \$?; sleep 30"
+ok "the bad binding is reported as file:line" wait_for "porter.conf:6: \[keys\] Q: no command"
+ok "and porter started anyway" wait_for "Nora Jensen"
+ok "the list shows position and total" wait_for "^ 1/30 "
+
+keys '?'
+ok "? opens the help of the inbox view" wait_for "Keys of the inbox view"
+ok "help lists reply with its key" wait_for "^ r +reply"
+keys / && keys -l snooze && keys Enter
+ok "the help filters" wait_for "z +snooze"
+ok "and hides what does not match" gone "^ r +reply"
+keys Escape
+ok "Esc closes the help" gone "Keys of the inbox view"
+
+keys : && keys -l filter-un && keys Tab
+ok ": completes command names" wait_for "filter-unread filter-unassigned"
+keys Escape
+
+keys R
+ok "R filters to threads that need a reply" wait_for "filter: is:needs-reply"
+ok "fewer threads" wait_for "^ 1/15 "
+keys x
+ok "x clears the filter" wait_for "^ 1/30 "
+
+keys / && keys -l "heating" && keys Enter
+ok "/ searches the messages" wait_for "^ 1/[0-9]+ +filter: heating"
+ok "the match is the guest who wrote it" wait_for "Nora Jensen"
+keys x
+
+keys a Enter
+ok "a assigns to me" wait_for "assigned 1 thread"
+keys M
+ok "M shows my threads" wait_for "^ 1/1 .*is:mine"
+keys x
+
+keys e
+ok "e marks done" wait_for "1 thread done"
+ok "the done thread leaves the list" wait_for "^ 1/29 "
+
+keys j j v j v
+ok "v marks threads" wait_for "\[2 marked\]"
+keys T && keys -l "vip" && keys Enter
+ok "a bulk tag applies to both" wait_for "tagged 2 threads"
+keys / && keys C-u && keys -l "tag:vip" && keys Enter
+ok "tag:vip finds them" wait_for "^ 1/2 "
+keys x
+
+colors=$(tmux -S "$sock" capture-pane -p -e -t porter | grep -Ec $(printf '\033')'\[[0-9;]*(3[0-7]|38;5)')
+is "NO_COLOR: no colour escape on the screen" "$colors" "0"
+
+keys q
+ok "q quits with status 0" wait_for "EXITED 0"
+tap_done
