@@ -86,11 +86,15 @@ static void card(struct board *b, const struct wo_row *w, int y, int x, int cw, 
     draw_age(age, sizeof(age), w->created_at, now_ms());
     const char *sync = w->sync_state ? w->sync_state : "synced";
     int failed = strcmp(sync, "failed") == 0;
-    snprintf(line, sizeof(line), "%s %s %s", priority_name(w->priority), age,
-             failed ? "✗ failed" : strcmp(sync, "pending") == 0 ? "… pending" : "✓");
+    if (failed) /* the PMS's reason, not a silent move back */
+        snprintf(line, sizeof(line), "✗ failed: %s", w->sync_error ? w->sync_error : "?");
+    else
+        snprintf(line, sizeof(line), "%s %s%s%s %s", priority_name(w->priority), age,
+                 w->vendor[0] ? " · " : "", w->vendor,
+                 strcmp(sync, "pending") == 0 ? "… pending" : "✓");
     if (failed)
         attrset(base | draw_attr(R_BAD));
-    draw_text(stdscr, y + 2, x, line, cw, 1);
+    draw_remote(stdscr, y + 2, x, line, cw, 1);
     attrset(A_NORMAL);
     (void)a;
 }
@@ -137,12 +141,39 @@ void board_paint(struct board *b, int y0, int h, int w)
         if (i < fit - 1)
             draw_column_rule(stdscr, y0, x + cw, h);
     }
-    char foot[64];
-    snprintf(foot, sizeof(foot), "%s%d of %d columns  h/l: columns  C: closed",
+    char foot[128];
+    snprintf(foot, sizeof(foot), "%s%d of %d columns  h/l: columns  H/L: move card  C: closed",
              first > 0 ? "< " : "", fit, n);
     attrset(draw_attr(R_DIM));
     draw_text(stdscr, y0 + h - 1, 0, foot, w, 1);
     attrset(A_NORMAL);
+}
+
+/* Move the selected card one column: the status change and its outbox op in one
+ * transaction; the card shows pending until the PMS confirmed it, and failed with the
+ * PMS's reason if it refused (it does not silently move back). */
+static void move_card(struct board *b, int *st, int n, int dir)
+{
+    struct err e;
+    int s = st[b->focus];
+    if (!b->col[s].n)
+        return;
+    int to = b->focus + dir;
+    if (to < 0 || to >= n)
+        return;
+    const struct wo_row *w = &b->col[s].rows[b->sel[s]];
+    int64_t id = w->id;
+    if (store_queue_wo_status(b->a->s, id, (enum wo_status)st[to], b->a->me, &e) != 0) {
+        app_say(b->a, 1, "#%lld not moved: %s", (long long)id, e.msg);
+        return;
+    }
+    app_say(b->a, 0, "#%lld → %s: pending until the PMS confirms it", (long long)id,
+            wo_status_name(st[to]));
+    b->focus = to;
+    board_reload(b);
+    for (size_t i = 0; i < b->col[st[to]].n; i++)
+        if (b->col[st[to]].rows[i].id == id)
+            b->sel[st[to]] = (int)i;
 }
 
 int board_command(struct board *b, const char *cmd, const char *arg)
@@ -156,6 +187,8 @@ int board_command(struct board *b, const char *cmd, const char *arg)
         b->focus--;
     else if (strcmp(cmd, "column-right") == 0 && b->focus < n - 1)
         b->focus++;
+    else if (strcmp(cmd, "move-left") == 0 || strcmp(cmd, "move-right") == 0)
+        move_card(b, st, n, cmd[5] == 'l' ? -1 : 1);
     else if (strcmp(cmd, "toggle-closed") == 0)
         b->closed = !b->closed;
     else if (strcmp(cmd, "down") == 0 && b->sel[s] < len - 1)

@@ -65,6 +65,8 @@ const struct command commands[] = {
     {"column-left", B, NULL, "previous column"},
     {"column-right", B, NULL, "next column"},
     {"toggle-closed", B, NULL, "show closed and cancelled"},
+    {"move-left", B, NULL, "move the card to the previous status (written to the PMS)"},
+    {"move-right", B, NULL, "move the card to the next status (written to the PMS)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -165,6 +167,8 @@ static const struct {
     {VIEW_BOARD, "l", "column-right"},
     {VIEW_BOARD, "<Right>", "column-right"},
     {VIEW_BOARD, "C", "toggle-closed"},
+    {VIEW_BOARD, "H", "move-left"},
+    {VIEW_BOARD, "L", "move-right"},
 };
 
 /* Set one (views, key) slot: a later binding of the same key in an overlapping view takes
