@@ -137,11 +137,19 @@ $(BUILD)/tests/bench/%: tests/bench/%.c tests/integration/simctl.c $(BUILD)/libp
 	$(CC) $(ALL_CFLAGS) -Itests/integration -o $@ $< tests/integration/simctl.c \
 	    $(BUILD)/libporter.a $(PKG_LIBS)
 
+# The UI benchmark drives porter on a pseudo-terminal (forkpty: -lutil).
+$(BUILD)/tests/bench/bench_ui: tests/bench/bench_ui.c $(BUILD)/libporter.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libporter.a $(PKG_LIBS) -lutil
+
 # Benchmarks: optimised build, medians of several runs, one table. Not part of make check.
+# bench_ui caches its generated databases in $(BUILD)/bench (delete them to regenerate).
 bench: deps-if-missing
-	@$(MAKE) --no-print-directory all $(BUILD)/tests/bench/bench_sync
+	@$(MAKE) --no-print-directory all $(BUILD)/tests/bench/bench_sync $(BUILD)/tests/bench/bench_ui
 	@PORTER_BIN=$(CURDIR)/$(PORTER_BIN) PMSIM_BIN=$(CURDIR)/$(PMSIM_BIN) \
 	    $(BUILD)/tests/bench/bench_sync
+	@PORTER_BIN=$(CURDIR)/$(PORTER_BIN) BENCH_DIR=$(CURDIR)/$(BUILD)/bench \
+	    $(BUILD)/tests/bench/bench_ui
 
 demo: deps-if-missing
 	@$(MAKE) --no-print-directory all

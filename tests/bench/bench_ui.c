@@ -32,7 +32,8 @@
  * short: the list must not run out), C-d x 20, G, g, / is:unread Enter, x,
  * / SEARCH_WORD Enter, x, 2, 1.
  *
- * Usage: bench_ui [10k] [100k] [1m]   (default: all three). Environment: PORTER_BIN (the
+ * Usage: bench_ui [10k] [100k] [1m]   (default: all three). Exits 0 when every run
+ * completed, whether or not the targets were met (the table says which were not). Environment: PORTER_BIN (the
  * binary to drive, default ./porter), BENCH_DIR (cache, default build/bench),
  * BENCH_UI_DUMP (a file that receives the raw terminal output of the last run).
  */
@@ -41,9 +42,11 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -262,7 +265,7 @@ static void gen_thread(struct gen *g, long i, long nprops, long count, int64_t l
                        int needs_reply, long *msg_id)
 {
     char tid[32], cid[32], sid[32], prid[32], urid[32], name[96], subject[128], email[128];
-    char arrive[16], depart[16], conf[16], mid[32], body[512];
+    char arrive[16], depart[16], conf[24], mid[32], body[512];
     snprintf(tid, sizeof(tid), "t%ld", i);
     snprintf(cid, sizeof(cid), "c%ld", i);
     snprintf(sid, sizeof(sid), "s%ld", i);
@@ -395,7 +398,7 @@ static int cache_ok(const char *db, const char *marker, const struct size *z)
  * reused. */
 static double generate(const char *dir, const struct size *z, char *db, size_t ndb)
 {
-    char marker[512], path[600];
+    char marker[600], path[600];
     snprintf(db, ndb, "%s/ui-%s.db", dir, z->name);
     snprintf(marker, sizeof(marker), "%s.ok", db);
     if (cache_ok(db, marker, z))
@@ -477,14 +480,18 @@ static void copy_file(const char *from, const char *to)
 
 /* ---- the terminal ---- */
 
+#define WATCH_MAX 4
+
 struct term {
     int fd; /* pty master */
     pid_t pid;
-    long bytes;       /* everything read so far */
-    double last_at;   /* time of the last read that returned data */
-    char tail[256];   /* the last bytes read, for marker searches across reads */
+    long bytes;     /* everything read so far */
+    double last_at; /* time of the last read that returned data */
+    const char *watch[WATCH_MAX]; /* borrowed: strings to look for in the output */
+    int seen[WATCH_MAX];          /* watch[i] has appeared since it was set */
+    char tail[64];                /* the last bytes read: a watched string may span reads */
     size_t ntail;
-    FILE *dump;       /* borrowed, may be NULL */
+    FILE *dump; /* borrowed, may be NULL */
 };
 
 /* Wait up to ms for output and read what is there: bytes read, 0 on timeout, -1 when the
@@ -505,25 +512,18 @@ static int term_pump(struct term *t, int ms)
     t->bytes += n;
     if (t->dump)
         fwrite(buf, 1, (size_t)n, t->dump);
-    /* keep the last sizeof(tail) bytes */
-    size_t keep = (size_t)n >= sizeof(t->tail) ? 0 : sizeof(t->tail) - (size_t)n;
-    if (t->ntail > keep) {
-        memmove(t->tail, t->tail + (t->ntail - keep), keep);
-        t->ntail = keep;
-    }
-    size_t add = (size_t)n > sizeof(t->tail) ? sizeof(t->tail) : (size_t)n;
-    memcpy(t->tail + t->ntail, buf + n - (ssize_t)add, add);
-    t->ntail += add;
+    /* look for the watched strings in the tail of the last read and this one */
+    char win[sizeof(t->tail) + sizeof(buf)];
+    memcpy(win, t->tail, t->ntail);
+    memcpy(win + t->ntail, buf, (size_t)n);
+    size_t nwin = t->ntail + (size_t)n;
+    for (int i = 0; i < WATCH_MAX; i++)
+        for (size_t k = 0, len = t->watch[i] ? strlen(t->watch[i]) : 0;
+             len && !t->seen[i] && k + len <= nwin; k++)
+            t->seen[i] = memcmp(win + k, t->watch[i], len) == 0;
+    t->ntail = nwin < sizeof(t->tail) ? nwin : sizeof(t->tail);
+    memcpy(t->tail, win + nwin - t->ntail, t->ntail);
     return (int)n;
-}
-
-static int tail_has(const struct term *t, const char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i + n <= t->ntail; i++)
-        if (memcmp(t->tail + i, s, n) == 0)
-            return 1;
-    return 0;
 }
 
 /* Read until ms of quiet (or EOF). */
@@ -636,15 +636,15 @@ static size_t script(struct key *out, size_t max, int64_t n)
     return k;
 }
 
+/* One run's figures (all double, so that medians are taken alike). */
 struct run {
-    double first_paint_ms;
-    long first_paint_bytes;
-    double p50, p99, first_p50; /* ms: last byte, last byte, first byte */
-    double group_max[G_COUNT];
-    long timeouts, keys;
-    long rss_kb, hwm_kb;
-    long idle_bytes, newmsg_bytes;
-    double newmsg_ms; /* commit to the first byte of the repaint */
+    double first_paint_ms, first_paint_bytes;
+    double p50, p99, first_p50; /* ms: to the last byte, last byte, first byte */
+    double group_max[G_COUNT];  /* ms: the slowest key of each kind */
+    double keys, timeouts;
+    double rss_mib, hwm_mib;
+    double idle_bytes, newmsg_bytes;
+    double newmsg_ms; /* commit to the first byte of the repaint; -1: none */
     int exit_status;
 };
 
@@ -694,19 +694,18 @@ static void one_run(const char *porter, const char *db, int64_t inbox_n, int run
     double t0 = now_s();
     term_start(&t, porter, cfg, db, state);
     t.dump = dump;
-    int seen_tabs = 0;
-    for (;;) {
+    /* the tab bar (first row), the list's position (second row), the status bar (last row) */
+    t.watch[0] = "Inbox (";
+    t.watch[1] = " 1/";
+    t.watch[2] = " pending";
+    while (!(t.seen[0] && t.seen[1] && t.seen[2]))
         if (term_pump(&t, 10000) <= 0) {
             fprintf(stderr, "bench_ui: no first paint (porter exited or hung)\n");
             exit(1);
         }
-        seen_tabs |= tail_has(&t, "Inbox (");
-        if (seen_tabs && tail_has(&t, " pending"))
-            break;
-    }
     r->first_paint_ms = (t.last_at - t0) * 1000;
     term_settle(&t, 50);
-    r->first_paint_bytes = t.bytes;
+    r->first_paint_bytes = (double)t.bytes;
 
     struct key keys[1200];
     size_t nk = script(keys, ARRAY_LEN(keys) - 40, inbox_n);
@@ -738,7 +737,7 @@ static void one_run(const char *porter, const char *db, int64_t inbox_n, int run
         if (l * 1000 > r->group_max[keys[i].g])
             r->group_max[keys[i].g] = l * 1000;
     }
-    r->keys = (long)ns;
+    r->keys = (double)ns;
     r->p50 = pct(last, ns, 0.50);
     r->p99 = pct(last, ns, 0.99);
     r->first_p50 = pct(first, ns, 0.50);
@@ -752,7 +751,8 @@ static void one_run(const char *porter, const char *db, int64_t inbox_n, int run
     double until = now_s() + IDLE_S;
     while (now_s() < until)
         term_pump(&t, (int)((until - now_s()) * 1000) + 1);
-    r->idle_bytes = t.bytes - before;
+    r->idle_bytes = (double)(t.bytes - before);
+    if (t.dump) { fflush(t.dump); fprintf(stderr, "IDLE at offset %ld..%ld\n", before, t.bytes); }
 
     /* one inbound message arrives, on a thread far down the list: it moves to the top */
     struct err e;
@@ -779,10 +779,10 @@ static void one_run(const char *porter, const char *db, int64_t inbox_n, int run
         if (term_pump(&t, (int)((until - now_s()) * 1000) + 1) > 0 && r->newmsg_ms < 0)
             r->newmsg_ms = (t.last_at - c0) * 1000;
     }
-    r->newmsg_bytes = t.bytes - before;
+    r->newmsg_bytes = (double)(t.bytes - before);
 
-    r->rss_kb = proc_kb(t.pid, "VmRSS");
-    r->hwm_kb = proc_kb(t.pid, "VmHWM");
+    r->rss_mib = (double)proc_kb(t.pid, "VmRSS") / 1024;
+    r->hwm_mib = (double)proc_kb(t.pid, "VmHWM") / 1024;
     r->exit_status = term_quit(&t);
 
     char cmd[128];
@@ -793,36 +793,80 @@ static void one_run(const char *porter, const char *db, int64_t inbox_n, int run
 
 /* ---- the table ---- */
 
+/* The median over the runs of the double at byte offset `off` of struct run. */
 static double med(const struct run *r, size_t off)
 {
     double v[RUNS];
-    for (int k = 0; k < RUNS; k++) {
-        const char *p = (const char *)&r[k] + off;
-        double d;
-        long l;
-        if (off == offsetof(struct run, first_paint_bytes) || off == offsetof(struct run, rss_kb) ||
-            off == offsetof(struct run, hwm_kb) || off == offsetof(struct run, idle_bytes) ||
-            off == offsetof(struct run, newmsg_bytes) || off == offsetof(struct run, timeouts) ||
-            off == offsetof(struct run, keys)) {
-            memcpy(&l, p, sizeof(l));
-            d = (double)l;
-        } else {
-            memcpy(&d, p, sizeof(d));
-        }
-        v[k] = d;
-    }
+    for (int k = 0; k < RUNS; k++)
+        memcpy(&v[k], (const char *)&r[k] + off, sizeof(double));
     return pct(v, RUNS, 0.5);
 }
+#define MED(r, field) med(r, offsetof(struct run, field))
 
 static int failures;
 
-static void row(const char *metric, double v, const char *fmt, const char *target, int pass)
+/* pass: 1, 0 (counted as a failure) or -1 (no target) */
+static void row(const char *metric, const char *size, int decimals, double v,
+                const char *target, int pass)
 {
-    char val[32];
-    snprintf(val, sizeof(val), fmt, v);
-    const char *res = pass < 0 ? "" : pass ? "pass" : "FAIL";
+    char name[96], val[32];
+    snprintf(name, sizeof(name), "%s @ %s", metric, size);
+    snprintf(val, sizeof(val), "%.*f", decimals, v);
     failures += pass == 0;
-    printf("%-44s %12s %10s %6s\n", metric, val, target, res);
+    printf("%-46s %12s %10s %6s\n", name, val, target, pass < 0 ? "" : pass ? "pass" : "FAIL");
+}
+
+static void table(const int *want, const double *rate, struct run (*runs)[RUNS])
+{
+    printf("%-46s %12s %10s %6s\n", "metric", "median", "target", "result");
+    for (int z = 0; z < NSIZES; z++) {
+        if (!want[z])
+            continue;
+        const struct run *r = runs[z];
+        const char *n = sizes[z].name;
+        int top = z == NSIZES - 1;
+        if (rate[z] > 0)
+            row("generation (messages/s)", n, 0, rate[z], "-", -1);
+        row("first paint (ms)", n, 1, MED(r, first_paint_ms), top ? "< 150" : "-",
+            top ? MED(r, first_paint_ms) < 150 : -1);
+        row("first paint (bytes)", n, 0, MED(r, first_paint_bytes), "-", -1);
+        row("per key p50, to last byte (ms)", n, 2, MED(r, p50), "-", -1);
+        row("per key p99, to last byte (ms)", n, 2, MED(r, p99), top ? "< 16" : "-",
+            top ? MED(r, p99) < 16 : -1);
+        row("per key p50, to first byte (ms)", n, 2, MED(r, first_p50), "-", -1);
+        row("keys answered", n, 0, MED(r, keys), "-", -1);
+        row("keys unanswered in 2 s", n, 0, MED(r, timeouts), "0", MED(r, timeouts) == 0);
+        row("RSS at the end (MiB)", n, 1, MED(r, rss_mib), top ? "< 64" : "-",
+            top ? MED(r, rss_mib) < 64 : -1);
+        row("peak RSS, VmHWM (MiB)", n, 1, MED(r, hwm_mib), "-", -1);
+        row("idle 10 s (bytes written)", n, 0, MED(r, idle_bytes), "0",
+            MED(r, idle_bytes) == 0);
+        row("one new message (bytes written)", n, 0, MED(r, newmsg_bytes), "< 2048",
+            MED(r, newmsg_bytes) < 2048);
+        row("one new message, commit to repaint (ms)", n, 0, MED(r, newmsg_ms), "-", -1);
+    }
+    if (want[0] && want[NSIZES - 1]) {
+        const struct run *a = runs[0], *b = runs[NSIZES - 1];
+        row("first paint growth 10k -> 1m (x)", "1m", 2,
+            MED(b, first_paint_ms) / MED(a, first_paint_ms), "<= 1.5",
+            MED(b, first_paint_ms) / MED(a, first_paint_ms) <= 1.5);
+        row("per key p50 growth 10k -> 1m (x)", "1m", 2, MED(b, p50) / MED(a, p50), "<= 1.5",
+            MED(b, p50) / MED(a, p50) <= 1.5);
+    }
+    /* where the time goes: the slowest key of each kind (median over the runs) */
+    printf("\n%-24s", "slowest key (ms)");
+    for (int z = 0; z < NSIZES; z++)
+        if (want[z])
+            printf(" %9s", sizes[z].name);
+    printf("\n");
+    for (int g = 0; g < G_COUNT; g++) {
+        printf("%-24s", group_name[g]);
+        for (int z = 0; z < NSIZES; z++)
+            if (want[z])
+                printf(" %9.2f", med(runs[z], offsetof(struct run, group_max) +
+                                                  (size_t)g * sizeof(double)));
+        printf("\n");
+    }
 }
 
 int main(int argc, char **argv)
@@ -856,31 +900,28 @@ int main(int argc, char **argv)
     for (int z = 0; z < NSIZES; z++) {
         if (!want[z])
             continue;
-        char db[512], work[600];
+        char db[512], work[600], path[640];
         rate[z] = generate(dir, &sizes[z], db, sizeof(db));
         snprintf(work, sizeof(work), "%s/run-%s.db", dir, sizes[z].name);
-        copy_file(db, work);
+        copy_file(db, work); /* the runs add a message each: the cache stays as generated */
         for (int k = 0; k < RUNS; k++) {
             struct store *s = store_open(work, &e);
-            if (!s)
-                die("store_open", &e);
             int64_t n = 0;
             struct thread_filter f = {.now = now_ms()};
-            if (store_threads_count(s, &f, &n, &e) != 0)
-                die("count", &e);
+            if (!s || store_threads_count(s, &f, &n, &e) != 0)
+                die(work, &e);
             store_close(&s);
-            if (dump)
-                rewind(dump);
-            one_run(porter, work, n, k, dump, &runs[z][k]);
-            const struct run *r = &runs[z][k];
+            if (dump && fseek(dump, 0, SEEK_SET) == 0 && ftruncate(fileno(dump), 0) != 0)
+                perror("bench_ui: dump");
+            struct run *r = &runs[z][k];
+            one_run(porter, work, n, k, dump, r);
             fprintf(stderr,
                     "bench_ui: %s run %d: first paint %.1f ms, key p50 %.2f p99 %.2f ms "
-                    "(%ld keys, %ld timeouts), RSS %ld KiB, idle %ld B, new message %ld B, "
-                    "exit %d\n",
+                    "(%.0f keys, %.0f unanswered), RSS %.1f MiB, idle %.0f B, new message "
+                    "%.0f B, exit %d\n",
                     sizes[z].name, k + 1, r->first_paint_ms, r->p50, r->p99, r->keys,
-                    r->timeouts, r->rss_kb, r->idle_bytes, r->newmsg_bytes, r->exit_status);
+                    r->timeouts, r->rss_mib, r->idle_bytes, r->newmsg_bytes, r->exit_status);
         }
-        char path[640];
         unlink(work);
         snprintf(path, sizeof(path), "%s-wal", work);
         unlink(path);
@@ -889,45 +930,6 @@ int main(int argc, char **argv)
     }
     if (dump)
         fclose(dump);
-
-    printf("%-44s %12s %10s %6s\n", "metric", "median", "target", "result");
-    for (int z = 0; z < NSIZES; z++) {
-        if (!want[z])
-            continue;
-        const struct run *r = runs[z];
-        int top = z == NSIZES - 1;
-        char m[96];
-#define ROW(label, field, fmt, target, pass)                                                       \
-    do {                                                                                           \
-        snprintf(m, sizeof(m), "%s @ %s", label, sizes[z].name);                                   \
-        double v_ = med(r, offsetof(struct run, field));                                           \
-        row(m, v_, fmt, target, pass);                                                             \
-    } while (0)
-        if (rate[z] > 0) {
-            snprintf(m, sizeof(m), "generation (messages/s) @ %s", sizes[z].name);
-            row(m, rate[z], "%.0f", "-", -1);
-        }
-        ROW("first paint (ms)", first_paint_ms, "%.1f", top ? "< 150" : "-",
-            top ? med(r, offsetof(struct run, first_paint_ms)) < 150 : -1);
-        ROW("first paint (bytes)", first_paint_bytes, "%.0f", "-", -1);
-        ROW("per key p50, last byte (ms)", p50, "%.2f", "-", -1);
-        ROW("per key p99, last byte (ms)", p99, "%.2f", top ? "< 16" : "-",
-            top ? med(r, offsetof(struct run, p99)) < 16 : -1);
-        ROW("per key p50, first byte (ms)", first_p50, "%.2f", "-", -1);
-        ROW("keys answered", keys, "%.0f", "-", -1);
-        ROW("key timeouts (no output in 2 s)", timeouts, "%.0f", "0",
-            med(r, offsetof(struct run, timeouts)) == 0);
-        ROW("RSS at the end (MiB)", rss_kb, "%.0f", top ? "< 64" : "-", -1);
-        /* the value above is KiB: print MiB with the verdict */
-        printf("\033[1A"); /* no: keep the table plain text */
-        printf("\r");
-        ROW("peak RSS, VmHWM (KiB)", hwm_kb, "%.0f", "-", -1);
-        ROW("idle 10 s (bytes written)", idle_bytes, "%.0f", "0",
-            med(r, offsetof(struct run, idle_bytes)) == 0);
-        ROW("one new message (bytes written)", newmsg_bytes, "%.0f", "< 2048",
-            med(r, offsetof(struct run, newmsg_bytes)) < 2048);
-        ROW("new message: commit to repaint (ms)", newmsg_ms, "%.0f", "-", -1);
-#undef ROW
-    }
-    return failures ? 1 : 0;
+    table(want, rate, runs);
+    return 0; /* a missed target is in the table; only a broken run exits non-zero */
 }

@@ -415,9 +415,11 @@ static void test_outage_drains_in_order_exactly_once(void **state)
     assert_int_equal(porter(NULL, 0, once), 0);
     start_daemon();
     msleep(300);
-    char fault[48];
-    snprintf(fault, sizeof(fault), "{\"outage_s\":%d}", F.d->outage_s);
-    sim_post("/_sim/faults", fault);
+    /* the PMS is down until lifted below, at least outage_s: queueing 200 replies takes a
+     * varying time on a loaded machine, and must all happen inside the outage */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    sim_post("/_sim/faults", "{\"outage_s\":600}");
     enum { THREADS = 10, PER = 20 };
     for (int k = 0; k < PER; k++) {
         for (int t = 1; t <= THREADS; t++) {
@@ -437,6 +439,12 @@ static void test_outage_drains_in_order_exactly_once(void **state)
     }
     assert_int_equal(open, 1);
     assert_int_equal(db_count("SELECT count(*) FROM account WHERE circuit = 'open'"), 1);
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t down_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    if (down_ms < F.d->outage_s * 1000)
+        msleep((int)(F.d->outage_s * 1000 - down_ms));
+    sim_post("/_sim/faults", "{\"outage_s\":0}"); /* the PMS is back */
     int64_t left = -1;
     for (int i = 0; i < 900 && left != 0; i++) { /* up to 90 s */
         msleep(100);
