@@ -103,6 +103,8 @@ int cli_sync(struct config *c, struct store *s, int argc, char **argv)
     return 0;
 }
 
+enum { STATUS_OK, STATUS_DEGRADED, STATUS_DOWN, STATUS_UNKNOWN };
+
 int cli_status(struct config *c, struct store *s, int argc, char **argv)
 {
     (void)c;
@@ -110,11 +112,17 @@ int cli_status(struct config *c, struct store *s, int argc, char **argv)
     struct err e;
     if (store_health(s, &h, &e) != 0) {
         fprintf(stderr, "porter: %s\n", e.msg);
-        return 1;
+        return STATUS_UNKNOWN;
     }
-    int broken = 0;
-    for (size_t i = 0; i < h.n; i++)
-        broken |= strcmp(h.rows[i].state, "ok") != 0 && strcmp(h.rows[i].state, "unknown") != 0;
+    /* monitoring exit codes (as Nagios plugins): 0 healthy, 1 degraded, 2 down */
+    int worst = STATUS_OK;
+    for (size_t i = 0; i < h.n; i++) {
+        const struct health_row *r = &h.rows[i];
+        int down = strcmp(r->state, "down") == 0 || strcmp(r->state, "auth_failed") == 0;
+        int degraded = strcmp(r->state, "degraded") == 0 || strcmp(r->circuit, "closed") != 0;
+        int st = down ? STATUS_DOWN : degraded ? STATUS_DEGRADED : STATUS_OK;
+        worst = st > worst ? st : worst;
+    }
     if (has_flag(argc, argv, "--json")) {
         cJSON *arr = cJSON_CreateArray();
         for (size_t i = 0; i < h.n; i++) {
@@ -160,7 +168,7 @@ int cli_status(struct config *c, struct store *s, int argc, char **argv)
             printf("(no accounts have synced yet)\n");
     }
     health_free(&h);
-    return broken ? 3 : 0;
+    return worst;
 }
 
 int cli_threads(struct config *c, struct store *s, int argc, char **argv)

@@ -38,7 +38,7 @@ static const struct command commands[] = {
      cmd_config},
     {"init", "", "create or migrate the database and print its schema version", 1, cmd_init},
     {"sync", "[--once]", "run the sync engine headless (--once: one pass, then exit)", 1, cli_sync},
-    {"status", "[--json]", "sync health per account (exit 3 when a sync is broken)", 1, cli_status},
+    {"status", "[--json]", "sync health; exit 0 healthy, 1 degraded, 2 down", 1, cli_status},
     {"threads", "[--json] [--all]", "list conversations, newest first (--all: with done)", 1,
      cli_threads},
     {"messages", "THREAD", "the messages of a thread ([--json])", 1, cli_messages},

@@ -160,6 +160,9 @@ static void test_one_pms_down_others_unaffected(void **state)
         assert_int_equal(porter(send), 0);
     }
     assert_true(porter(once) != 0); /* says a sync failed ... */
+    const char *status[] = {"status", NULL};
+    int st = porter(status);
+    assert_true(st == 1 || st == 2); /* degraded or down: a monitor sees it */
     /* ... but the two healthy PMSs got their replies, once */
     assert_int_equal(sim_writes_with(sim.port[0], "outage reply to ha w3"), 1);
     assert_int_equal(sim_writes_with(sim.port[2], "outage reply to bd w3"), 1);
@@ -173,6 +176,7 @@ static void test_one_pms_down_others_unaffected(void **state)
     sqlite3_exec(d, "UPDATE outbox SET next_attempt_at = 0", NULL, NULL, NULL);
     sqlite3_close(d);
     assert_int_equal(porter(once), 0);
+    assert_int_equal(porter(status), 0); /* healthy again */
     assert_int_equal(sim_writes_with(sim.port[1], "outage reply to gy w3"), 1);
     assert_int_equal(sim_writes_with(sim.port[0], "outage reply to ha w3"), 1);
     assert_int_equal(sim_writes_with(sim.port[2], "outage reply to bd w3"), 1);
