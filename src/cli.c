@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,4 +393,80 @@ int cli_wo(struct config *c, struct store *s, int argc, char **argv)
     }
     fprintf(stderr, "usage: porter wo list [--json] | porter wo set WO status=STATUS\n");
     return 2;
+}
+
+/* ---- doctor ---- */
+
+static int check_line(const char *result, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int check_line(const char *result, const char *what, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    printf("%-5s %-9s ", result, what);
+    put_clean(stdout, msg, 500);
+    putchar('\n');
+    fflush(stdout);
+    return strcmp(result, "FAIL") == 0;
+}
+
+int cli_doctor(struct config *c, struct store *s, int argc, char **argv)
+{
+    (void)s;
+    (void)argc;
+    (void)argv;
+    struct err e;
+    int failed = 0;
+    /* config_load has refused an unsafe accounts.conf before we got here (main reports
+     * that as a failed check too) */
+    check_line("ok", "config", "%s (owner only), %s", c->accounts_path, c->porter_path);
+    struct store *db = store_open(c->db_path, &e);
+    if (!db) {
+        failed |= check_line("FAIL", "database", "%s", e.msg);
+    } else if (store_check(db, &e) != 0) {
+        failed |= check_line("FAIL", "database", "%s: %s", c->db_path, e.msg);
+    } else {
+        check_line("ok", "database", "%s: schema %d, integrity ok", c->db_path,
+                   store_version(db));
+    }
+    store_close(&db);
+    if (c->naccounts == 0) {
+        check_line("warn", "accounts", "none in %s: nothing to sync", c->accounts_path);
+        return failed;
+    }
+    int rc = engine_listen_check(c, &e);
+    if (rc < 0)
+        failed |= check_line("FAIL", "listener", "%s", e.msg);
+    else if (rc == 1)
+        check_line("warn", "listener",
+                   "%s is in use: a running porter (sync or the interface) receives the "
+                   "webhooks there; if not, another program holds the port",
+                   c->listen);
+    else
+        check_line("ok", "listener", "%s can be bound for webhooks", c->listen);
+    struct engine *g = engine_new(c, NULL, &e);
+    if (!g)
+        return check_line("FAIL", "engine", "%s", e.msg) | 1;
+    for (size_t i = 0; i < engine_accounts(g); i++) {
+        int64_t ms = 0;
+        const char *name = engine_account_name(g, i);
+        const struct account_conf *ac = config_account(c, name);
+        if (engine_probe(g, i, &ms, &e) == 0)
+            check_line("ok", "account", "%s (%s): reachable and authenticated, first page read "
+                       "in %lld ms",
+                       name, ac ? ac->adapter : "?", (long long)ms);
+        else
+            failed |= check_line("FAIL", "account", "%s (%s): %s", name, ac ? ac->adapter : "?",
+                                 e.msg);
+    }
+    if (engine_accounts(g) < c->naccounts)
+        failed |= check_line("FAIL", "account", "%zu account(s) name an adapter this porter "
+                             "does not have (see porter config)",
+                             c->naccounts - engine_accounts(g));
+    engine_free(&g);
+    return failed ? 1 : 0;
 }

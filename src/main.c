@@ -45,6 +45,8 @@ static const struct command commands[] = {
     {"send", "THREAD TEXT", "queue a reply to the guest or tenant", 1, cli_send},
     {"note", "THREAD TEXT", "queue an internal note", 1, cli_note},
     {"wo", "list|set", "work orders: list [--json]; set WO status=STATUS", 1, cli_wo},
+    {"doctor", "", "check config, database, webhook listener and every account", 0,
+     cli_doctor},
 };
 
 static void usage(FILE *f)
@@ -188,6 +190,8 @@ int main(int argc, char **argv)
     err_clear(&e);
     struct config *c = config_new(cli.config_dir, cli.db_path, &e);
     if (!c || config_load(c, &e) != 0) {
+        if (strcmp(cmd->name, "doctor") == 0)
+            printf("%-5s %-9s %s\n", "FAIL", "config", e.msg);
         fprintf(stderr, "porter: %s\n", e.msg);
         config_free(&c);
         return 1;

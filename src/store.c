@@ -679,6 +679,27 @@ int64_t store_data_version(struct store *s)
     return v;
 }
 
+int store_check(struct store *s, struct err *e)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return db_err(s, e, rc, "quick_check");
+    char first[256] = "";
+    int rows = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!rows++)
+            snprintf(first, sizeof(first), "%s", (const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_err(s, e, rc, "quick_check");
+    if (rows == 1 && strcmp(first, "ok") == 0)
+        return 0;
+    return err_set(e, STORE_EINVAL, FINAL, "database damaged (%d problem%s): %s", rows,
+                   rows == 1 ? "" : "s", first);
+}
+
 /* ---- accounts ---- */
 
 int store_account_ensure(struct store *s, const char *name, const char *adapter, int64_t *id,

@@ -65,6 +65,9 @@ void store_rollback(struct store *s);
  * Never for a connection that acknowledges a webhook or queues a write. */
 int store_synchronous(struct store *s, int full, struct err *e);
 
+/* PRAGMA quick_check: 0 when the database is intact, else -1 with the first problem. */
+int store_check(struct store *s, struct err *e);
+
 /* PRAGMA data_version: changes when another connection commits. */
 int64_t store_data_version(struct store *s);
 

@@ -196,6 +196,52 @@ struct engine *engine_new(const struct config *c, const struct notify *ui, struc
     return g;
 }
 
+size_t engine_accounts(const struct engine *g)
+{
+    return g->n;
+}
+
+const char *engine_account_name(const struct engine *g, size_t i)
+{
+    return i < g->n ? g->accts[i].conf->name : NULL;
+}
+
+static int probe_put(struct sink *s, enum entity ent, const void *rec, struct err *e)
+{
+    (void)s;
+    (void)ent;
+    (void)rec;
+    (void)e;
+    return 0;
+}
+
+int engine_probe(struct engine *g, size_t i, int64_t *ms, struct err *e)
+{
+    if (i >= g->n)
+        return err_set(e, 0, FINAL, "no account %zu", i);
+    struct acct *a = &g->accts[i];
+    int64_t t0 = mono_ms();
+    struct http_client *http = NULL;
+    struct adapter *ad = sync_adapter(a, &http, e);
+    if (!ad)
+        return -1;
+    struct sink discard = {.put = probe_put};
+    char *next = NULL;
+    int rc = ad->ops->auth(ad, e);
+    if (rc == 0 && ad->ops->pull(ad, ENT_PROPERTY, NULL, &discard, &next, e) < 0) {
+        /* a stored token the PMS no longer takes: one refresh, as the poller does */
+        rc = e->retry == RETRY_NOW && ad->ops->auth(ad, e) == 0 &&
+                     ad->ops->pull(ad, ENT_PROPERTY, NULL, &discard, &next, e) >= 0
+                 ? 0
+                 : -1;
+    }
+    free(next);
+    adapter_free(&ad);
+    http_client_free(&http);
+    *ms = mono_ms() - t0;
+    return rc;
+}
+
 int engine_is_leader(const struct engine *g)
 {
     return atomic_load(&g->leader);

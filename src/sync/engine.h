@@ -34,6 +34,17 @@ void engine_stop(struct engine *g);
  * outbox until empty or only ops waiting for a later retry remain. */
 int engine_run_once(struct engine *g, struct err *e);
 
+/* porter doctor: for the i-th synced account (i < engine_accounts()), authenticate and read
+ * one page of properties, discarding it. 0 with *ms the time taken, or -1 with *e saying
+ * why (unreachable, refused credentials, ...). Writes nothing but a token the PMS issued. */
+size_t engine_accounts(const struct engine *g);
+const char *engine_account_name(const struct engine *g, size_t i);
+int engine_probe(struct engine *g, size_t i, int64_t *ms, struct err *e);
+
+/* Can the webhook listener bind [webhook] listen? 0 yes, 1 in use (a running porter has
+ * it), -1 with *e (bad address, no permission). */
+int engine_listen_check(const struct config *c, struct err *e);
+
 /* 1 when this process currently holds the sync lease. */
 int engine_is_leader(const struct engine *g);
 

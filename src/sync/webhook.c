@@ -13,12 +13,15 @@
  * events are quarantined with an alert.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "apply.h"
 #include "log.h"
@@ -192,6 +195,28 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, struct er
     if (inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, &s4->sin_addr) != 1)
         return err_set(e, 0, FINAL, "bad IPv4 address in '%s'", spec);
     return 0;
+}
+
+int engine_listen_check(const struct config *c, struct err *e)
+{
+    struct sockaddr_storage ss;
+    if (parse_listen(c->listen, &ss, e) != 0)
+        return -1;
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (fd < 0)
+        return err_set(e, errno, FINAL, "socket: %s", strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                             : sizeof(struct sockaddr_in);
+    int rc = bind(fd, (struct sockaddr *)&ss, len);
+    int err = errno;
+    close(fd);
+    if (rc == 0)
+        return 0;
+    if (err == EADDRINUSE)
+        return 1;
+    return err_set(e, err, FINAL, "cannot bind %s: %s", c->listen, strerror(err));
 }
 
 int webhook_start(struct engine *g, struct err *e)

@@ -10,7 +10,7 @@ out=$("$P" --help); rc=$?
 is "--help exits 0" "$rc" 0
 like "--help lists --config" "$out" '--config DIR'
 like "--help lists --db" "$out" '--db FILE'
-for c in tui config init; do like "--help lists command $c" "$out" "^  $c "; done
+for c in tui config init doctor; do like "--help lists command $c" "$out" "^  $c "; done
 out=$("$P" --version)
 like "--version prints a version and the schema" "$out" '^porter [0-9]+\.[0-9]+\.[0-9]+ \(schema [0-9]+\)$'
 out=$("$P" frobnicate 2>&1); rc=$?
@@ -69,6 +69,24 @@ printf '[general]\nlog_level = loud\n' >"$t/alt/porter.conf"
 out=$("$P" --config "$t/alt" config 2>&1); rc=$?
 is "--config reads porter.conf from DIR" "$rc" 1
 like "bad porter.conf value named with file:line" "$out" "$t/alt/porter.conf:2:"
+
+# doctor: every check named; an unreachable PMS and an unsafe accounts.conf fail it
+port=$(( 30000 + $$ % 20000 ))
+printf '[ha]\nadapter = hostaway\nbase_url = http://127.0.0.1:%s/v1\nclient_id = 1\nsecret = x\n' \
+    "$port" >"$t/config/porter/accounts.conf"
+printf '[webhook]\nlisten = 127.0.0.1:%s\n' "$((port + 1))" >"$t/config/porter/porter.conf"
+out=$("$P" doctor 2>&1); rc=$?
+is "doctor fails when a PMS cannot be reached" "$rc" 1
+like "doctor: database integrity" "$out" '^ok +database .*integrity ok'
+like "doctor: listener can bind" "$out" "^ok +listener +127.0.0.1:$((port + 1)) can be bound"
+like "doctor: the account names the failure" "$out" '^FAIL +account +ha \(hostaway\): .*(refused|connect)'
+chmod 644 "$t/config/porter/accounts.conf"
+out=$("$P" doctor 2>/dev/null); rc=$?
+is "doctor fails on an unsafe accounts.conf" "$rc" 1
+like "and says so as a check" "$out" '^FAIL +config .*chmod 600'
+chmod 600 "$t/config/porter/accounts.conf"
+rm -f "$t/config/porter/porter.conf"
+printf '[ha]\nadapter = hostaway\n' >"$t/config/porter/accounts.conf"
 
 # a database from a newer porter is refused with both versions named
 if command -v python3 >/dev/null 2>&1; then
