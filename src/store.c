@@ -3062,3 +3062,399 @@ void health_free(struct health *h)
     h->rows = NULL;
     h->n = 0;
 }
+
+/* ---- the health view ---- */
+
+/* Prepare (uncached: these run when a person looks, not in a loop). */
+static sqlite3_stmt *prep(struct store *s, const char *sql, struct err *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        db_err(s, e, rc, "prepare");
+        return NULL;
+    }
+    return st;
+}
+
+#define GROW(list, cap)                                                                            \
+    do {                                                                                           \
+        if ((list)->n == (cap)) {                                                                  \
+            (cap) = (cap) ? (cap) * 2 : 16;                                                        \
+            (list)->rows = xrealloc((list)->rows, (cap) * sizeof(*(list)->rows));                  \
+        }                                                                                          \
+    } while (0)
+
+int store_alerts(struct store *s, int include_acked, size_t limit, struct alert_list *out,
+                 struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *st = prep(s,
+                            "SELECT al.id, coalesce(a.name, ''), al.kind, al.subject, al.message,"
+                            " al.first_seen, al.last_seen, al.count, coalesce(al.acked_at, 0)"
+                            " FROM alert al LEFT JOIN account a ON a.id = al.account_id"
+                            " WHERE ?1 OR al.acked_at IS NULL"
+                            " ORDER BY al.acked_at IS NOT NULL, al.last_seen DESC LIMIT ?2",
+                            e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int(st, 1, include_acked);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        GROW(out, cap);
+        struct alert_row *r = &out->rows[out->n++];
+        r->id = sqlite3_column_int64(st, 0);
+        r->account = col_text0(st, 1);
+        r->kind = col_text0(st, 2);
+        r->subject = col_text0(st, 3);
+        r->message = col_text0(st, 4);
+        r->first_seen = sqlite3_column_int64(st, 5);
+        r->last_seen = sqlite3_column_int64(st, 6);
+        r->count = sqlite3_column_int64(st, 7);
+        r->acked_at = sqlite3_column_int64(st, 8);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        alert_list_free(out);
+        return db_err(s, e, rc, "alerts");
+    }
+    return 0;
+}
+
+void alert_list_free(struct alert_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->rows[i].account);
+        free(l->rows[i].kind);
+        free(l->rows[i].subject);
+        free(l->rows[i].message);
+    }
+    free(l->rows);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Run one prepared write with int64 parameters; -1 and STORE_ENOTFOUND when no row changed
+ * and `what` names the missing thing. */
+static int write1(struct store *s, const char *sql, int64_t a, int64_t b, const char *what,
+                  struct err *e)
+{
+    sqlite3_stmt *st = prep(s, sql, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, a);
+    sqlite3_bind_int64(st, 2, b);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_err(s, e, rc, what);
+    if (sqlite3_changes(s->db) == 0)
+        return err_set(e, STORE_ENOTFOUND, FINAL, "no %s %lld", what, (long long)a);
+    return 0;
+}
+
+int store_alert_ack(struct store *s, int64_t alert, struct err *e)
+{
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = write1(s, "UPDATE alert SET acked_at = ?2 WHERE id = ?1", alert, now_ms(), "alert",
+                    e);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+int store_conflicts(struct store *s, size_t limit, struct conflict_list *out, struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *st = prep(
+        s,
+        "SELECT c.id, c.row_id, a.name, c.entity, c.field,"
+        " coalesce((SELECT w.title FROM work_order w WHERE c.entity = 'work_order'"
+        "   AND w.id = c.row_id), ''),"
+        " coalesce(c.base_value, ''), coalesce(c.local_value, ''), coalesce(c.remote_value, ''),"
+        " c.winner, c.rule, c.created_at"
+        " FROM conflict c JOIN account a ON a.id = c.account_id"
+        " WHERE c.resolved_at IS NULL ORDER BY c.created_at, c.id LIMIT ?1",
+        e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        GROW(out, cap);
+        struct conflict_row *r = &out->rows[out->n++];
+        r->id = sqlite3_column_int64(st, 0);
+        r->row_id = sqlite3_column_int64(st, 1);
+        r->account = col_text0(st, 2);
+        r->entity = col_text0(st, 3);
+        r->field = col_text0(st, 4);
+        r->title = col_text0(st, 5);
+        r->base = col_text0(st, 6);
+        r->local = col_text0(st, 7);
+        r->remote = col_text0(st, 8);
+        r->winner = col_text0(st, 9);
+        r->rule = col_text0(st, 10);
+        r->created_at = sqlite3_column_int64(st, 11);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        conflict_list_free(out);
+        return db_err(s, e, rc, "conflicts");
+    }
+    return 0;
+}
+
+void conflict_list_free(struct conflict_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        struct conflict_row *r = &l->rows[i];
+        free(r->account);
+        free(r->entity);
+        free(r->field);
+        free(r->title);
+        free(r->base);
+        free(r->local);
+        free(r->remote);
+        free(r->winner);
+        free(r->rule);
+    }
+    free(l->rows);
+    memset(l, 0, sizeof(*l));
+}
+
+static int conflict_resolve_tx(struct store *s, int64_t id, int keep_local, const char *actor,
+                               struct err *e)
+{
+    sqlite3_stmt *st = prep(s,
+                            "SELECT entity, row_id, field, local_value, remote_value, winner"
+                            " FROM conflict WHERE id = ?1 AND resolved_at IS NULL",
+                            e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? err_set(e, STORE_ENOTFOUND, FINAL,
+                                           "no open conflict %lld", (long long)id)
+                                 : db_err(s, e, rc, "conflict");
+    }
+    char *entity = col_text0(st, 0), *field = col_text0(st, 2);
+    int64_t row = sqlite3_column_int64(st, 1);
+    char *local = col_text0(st, 3), *remote = col_text0(st, 4), *winner = col_text0(st, 5);
+    sqlite3_finalize(st);
+    rc = 0;
+    if (strcmp(entity, "work_order") != 0 || strcmp(field, "status") != 0) {
+        rc = err_set(e, STORE_EINVAL, FINAL, "conflicts on %s.%s are settled in the PMS", entity,
+                     field);
+    } else {
+        /* the value to end with, and whether the PMS must be told */
+        const char *value = keep_local ? local : remote;
+        int push = keep_local ? strcmp(winner, "local") != 0 : strcmp(winner, "local") == 0;
+        int status = wo_status_parse(value);
+        char key[48];
+        if (status < 0)
+            rc = err_set(e, STORE_EINVAL, FINAL, "conflict %lld: '%s' is not a status",
+                         (long long)id, value);
+        else if (push)
+            rc = new_idem_key(key, e) == 0 &&
+                         queue_wo_status_tx(s, row, (enum wo_status)status, actor, key, e) == 0
+                     ? 0
+                     : -1;
+        if (rc == 0 && !push) { /* the kept value is what porter already shows */
+            sqlite3_stmt *up = prep(s, "UPDATE work_order SET status = ?2 WHERE id = ?1", e);
+            if (!up)
+                rc = -1;
+            else {
+                sqlite3_bind_int64(up, 1, row);
+                sqlite3_bind_text(up, 2, value, -1, SQLITE_TRANSIENT);
+                rc = sqlite3_step(up) == SQLITE_DONE ? 0 : db_err(s, e, SQLITE_ERROR, "status");
+                sqlite3_finalize(up);
+            }
+        }
+        if (rc == 0) {
+            sqlite3_stmt *res = prep(s,
+                                     "UPDATE conflict SET resolved_at = ?2, resolution = ?3"
+                                     " WHERE id = ?1",
+                                     e);
+            if (!res)
+                rc = -1;
+            else {
+                char how[160];
+                snprintf(how, sizeof(how), "%s kept %s's value '%s'", actor ? actor : "porter",
+                         keep_local ? "porter" : "the PMS", value);
+                sqlite3_bind_int64(res, 1, id);
+                sqlite3_bind_int64(res, 2, now_ms());
+                sqlite3_bind_text(res, 3, how, -1, SQLITE_TRANSIENT);
+                rc = sqlite3_step(res) == SQLITE_DONE ? 0 : db_err(s, e, SQLITE_ERROR, "resolve");
+                sqlite3_finalize(res);
+            }
+        }
+    }
+    free(entity);
+    free(field);
+    free(local);
+    free(remote);
+    free(winner);
+    return rc;
+}
+
+int store_conflict_resolve(struct store *s, int64_t conflict, int keep_local, const char *actor,
+                           struct err *e)
+{
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = conflict_resolve_tx(s, conflict, keep_local, actor, e);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+int store_failed_ops(struct store *s, size_t limit, struct op_list *out, struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *st = prep(
+        s,
+        "SELECT o.id, o.entity_id, a.name, o.entity, o.op, o.state, coalesce(o.last_error, ''),"
+        " coalesce(CASE o.entity WHEN 'message' THEN (SELECT body FROM message m"
+        "   WHERE m.id = o.entity_id) ELSE json_extract(o.payload, '$.status') END, ''),"
+        " o.attempts, o.created_at"
+        " FROM outbox o JOIN account a ON a.id = o.account_id"
+        " WHERE o.state IN ('failed', 'dead') AND coalesce(o.last_error, '') <> 'discarded'"
+        " ORDER BY o.id DESC LIMIT ?1",
+        e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        GROW(out, cap);
+        struct op_row *r = &out->rows[out->n++];
+        r->id = sqlite3_column_int64(st, 0);
+        r->entity_id = sqlite3_column_int64(st, 1);
+        r->account = col_text0(st, 2);
+        r->entity = col_text0(st, 3);
+        r->op = col_text0(st, 4);
+        r->state = col_text0(st, 5);
+        r->error = col_text0(st, 6);
+        r->what = col_text0(st, 7);
+        r->attempts = sqlite3_column_int(st, 8);
+        r->created_at = sqlite3_column_int64(st, 9);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        op_list_free(out);
+        return db_err(s, e, rc, "failed ops");
+    }
+    return 0;
+}
+
+void op_list_free(struct op_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        struct op_row *r = &l->rows[i];
+        free(r->account);
+        free(r->entity);
+        free(r->op);
+        free(r->state);
+        free(r->error);
+        free(r->what);
+    }
+    free(l->rows);
+    memset(l, 0, sizeof(*l));
+}
+
+/* The message an op carries (0 when it is not a message op). */
+static int64_t op_message(struct store *s, int64_t op)
+{
+    int64_t msg = 0;
+    sqlite3_stmt *st = prep(s, "SELECT entity_id FROM outbox WHERE id = ?1 AND entity = 'message'",
+                            NULL);
+    if (st) {
+        sqlite3_bind_int64(st, 1, op);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            msg = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    return msg;
+}
+
+int store_op_retry(struct store *s, int64_t op, struct err *e)
+{
+    int64_t msg = op_message(s, op);
+    if (msg)
+        return store_message_retry(s, msg, e);
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = write1(s,
+                    "UPDATE outbox SET state = 'pending', next_attempt_at = 0 WHERE id = ?1"
+                    " AND state IN ('failed', 'dead') AND coalesce(last_error, '') <> 'discarded'"
+                    " AND ?2 = 0",
+                    op, 0, "failed op", e);
+    struct err ignore; /* an op without a work order (none today) has no card to update */
+    if (rc == 0)
+        write1(s,
+               "UPDATE work_order SET sync_state = 'pending', sync_error = NULL WHERE id ="
+               " (SELECT entity_id FROM outbox WHERE id = ?1 AND entity = 'work_order')"
+               " AND ?2 = 0",
+               op, 0, "work order of the op", &ignore);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+int store_op_discard(struct store *s, int64_t op, struct err *e)
+{
+    int64_t msg = op_message(s, op);
+    if (msg)
+        return store_message_discard(s, msg, e);
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = write1(s,
+                    "UPDATE outbox SET state = 'dead', last_error = 'discarded' WHERE id = ?1"
+                    " AND state IN ('failed', 'dead') AND ?2 = 0",
+                    op, 0, "failed op", e);
+    struct err ignore;
+    if (rc == 0) /* the card no longer waits for it */
+        write1(s,
+               "UPDATE work_order SET sync_state = 'synced', sync_error = NULL WHERE id ="
+               " (SELECT entity_id FROM outbox WHERE id = ?1 AND entity = 'work_order')"
+               " AND ?2 = 0",
+               op, 0, "work order of the op", &ignore);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+int store_field_owners(struct store *s, struct owner_list *out, struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *st =
+        prep(s, "SELECT entity, field, owner, rule FROM field_owner ORDER BY entity, field", e);
+    if (!st)
+        return -1;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        GROW(out, cap);
+        struct owner_row *r = &out->rows[out->n++];
+        r->entity = col_text0(st, 0);
+        r->field = col_text0(st, 1);
+        r->owner = col_text0(st, 2);
+        r->rule = col_text0(st, 3);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        owner_list_free(out);
+        return db_err(s, e, rc, "ownership");
+    }
+    return 0;
+}
+
+void owner_list_free(struct owner_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->rows[i].entity);
+        free(l->rows[i].field);
+        free(l->rows[i].owner);
+        free(l->rows[i].rule);
+    }
+    free(l->rows);
+    memset(l, 0, sizeof(*l));
+}

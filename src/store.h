@@ -525,4 +525,66 @@ struct health {
 int store_health(struct store *s, struct health *out, struct err *e);
 void health_free(struct health *h);
 
+/* ---- the health view: alerts, conflicts, failed writes, ownership ---- */
+
+struct alert_row {
+    int64_t id;
+    char *account; /* owned: name, "" for a global alert */
+    char *kind, *subject, *message; /* owned */
+    int64_t first_seen, last_seen, count, acked_at;
+};
+struct alert_list {
+    struct alert_row *rows; /* owned: open ones first, newest first */
+    size_t n;
+};
+int store_alerts(struct store *s, int include_acked, size_t limit, struct alert_list *out,
+                 struct err *e);
+void alert_list_free(struct alert_list *l);
+int store_alert_ack(struct store *s, int64_t alert, struct err *e);
+
+struct conflict_row {
+    int64_t id, row_id;
+    char *account, *entity, *field, *title; /* owned; title: the work order's */
+    char *base, *local, *remote, *winner, *rule; /* owned, may be "" */
+    int64_t created_at;
+};
+struct conflict_list {
+    struct conflict_row *rows; /* owned: unresolved, oldest first */
+    size_t n;
+};
+int store_conflicts(struct store *s, size_t limit, struct conflict_list *out, struct err *e);
+void conflict_list_free(struct conflict_list *l);
+/* Settle a conflict: keep porter's value (keep_local: set it and queue it for the PMS) or
+ * the PMS's (set it locally; queued for the PMS only if porter's value had won and gone
+ * out). The conflict is marked resolved with what was chosen, in one transaction. */
+int store_conflict_resolve(struct store *s, int64_t conflict, int keep_local, const char *actor,
+                           struct err *e);
+
+struct op_row {
+    int64_t id, entity_id;
+    char *account, *entity, *op, *state, *error, *what; /* owned; what: the text or status */
+    int attempts;
+    int64_t created_at;
+};
+struct op_list {
+    struct op_row *rows; /* owned: failed and dead ops, newest first */
+    size_t n;
+};
+int store_failed_ops(struct store *s, size_t limit, struct op_list *out, struct err *e);
+void op_list_free(struct op_list *l);
+/* A failed op again (pending, due now), or dropped (dead, "discarded"). Replies go through
+ * store_message_retry/discard so that the message row follows. */
+int store_op_retry(struct store *s, int64_t op, struct err *e);
+int store_op_discard(struct store *s, int64_t op, struct err *e);
+
+struct owner_row {
+    char *entity, *field, *owner, *rule; /* owned */
+};
+struct owner_list {
+    struct owner_row *rows; /* owned */
+    size_t n;
+};
+int store_field_owners(struct store *s, struct owner_list *out, struct err *e);
+void owner_list_free(struct owner_list *l);
+
 #endif

@@ -133,6 +133,7 @@ static void reload(struct app *a)
         a->open_threads = -1;
     inbox_reload(a->inbox);
     board_reload(a->board);
+    health_reload(a->healthv);
     a->dirty = 1;
 }
 
@@ -302,7 +303,7 @@ static void paint(struct app *a)
     else if (a->view == VIEW_BOARD)
         board_paint(a->board, y, h, a->cols);
     else
-        health_paint(a, y, h, a->cols);
+        health_paint(a->healthv, y, h, a->cols);
     paint_status(a);
     if (a->ed.active && a->msg[0]) { /* completions, above the line being edited */
         attrset(A_REVERSE);
@@ -418,6 +419,8 @@ static void run_command(struct app *a, const char *name, const char *arg)
         inbox_command(a->inbox, name, arg);
     } else if (a->view == VIEW_BOARD) {
         board_command(a->board, name, arg);
+    } else {
+        health_command(a->healthv, name, arg);
     }
     a->dirty = 1;
 }
@@ -599,6 +602,7 @@ int app_run(const struct config *c, struct store *s, int wake_fd, struct err *e)
                   NULL);
     a.inbox = inbox_new(&a);
     a.board = board_new(&a);
+    a.healthv = health_new(&a);
     getmaxyx(stdscr, a.rows, a.cols);
     reload(&a);
     if (nwarn)
@@ -656,6 +660,7 @@ int app_run(const struct config *c, struct store *s, int wake_fd, struct err *e)
     log_quiet_stderr(0);
     inbox_free(&a.inbox);
     board_free(&a.board);
+    health_free_view(&a.healthv);
     health_free(&a.health);
     history_free(&a.cmd_hist);
     history_free(&a.filter_hist);

@@ -33,6 +33,7 @@ enum purpose {
 
 struct inbox;
 struct board;
+struct healthv;
 
 struct app {
     const struct config *c;
@@ -62,6 +63,7 @@ struct app {
 
     struct inbox *inbox;
     struct board *board;
+    struct healthv *healthv;
 };
 
 /* The message line: info, or an error (shown with a "!" and the error role). */
@@ -88,12 +90,18 @@ int inbox_conversation_open(const struct inbox *in);
 void inbox_leave(struct inbox *in); /* this process stops showing a thread (presence) */
 void inbox_click(struct inbox *in, int y, int x);
 
-/* ---- board and health (ui/board.c) ---- */
+/* ---- board (ui/board.c) ---- */
 struct board *board_new(struct app *a);
 void board_free(struct board **b);
 void board_reload(struct board *b);
 void board_paint(struct board *b, int y, int h, int w);
 int board_command(struct board *b, const char *cmd, const char *arg);
-void health_paint(struct app *a, int y, int h, int w);
+
+/* ---- health (ui/health.c) ---- */
+struct healthv *health_new(struct app *a);
+void health_free_view(struct healthv **h);
+void health_reload(struct healthv *h);
+void health_paint(struct healthv *h, int y, int hgt, int w);
+int health_command(struct healthv *h, const char *cmd, const char *arg);
 
 #endif

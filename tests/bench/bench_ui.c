@@ -436,13 +436,17 @@ static double generate(const char *dir, const struct size *z, char *db, size_t n
         gen_thread(&g, i, nprops, count, last, needs[i], &msg_id);
         batch_tick(&g, count + 3);
     }
+    double t1 = now_s();
     for (long i = 0; i < z->threads; i++) {
         gen_triage(&g, (int64_t)i + 1, needs[i]);
         batch_tick(&g, 1);
     }
     free(needs);
+    double t2 = now_s();
     gen_work(&g, z, nprops, now);
     check(store_commit(g.s, &g.e), "commit", &g.e);
+    fprintf(stderr, "bench_ui: threads and messages %.1f s, triage %.1f s, work orders %.1f s\n",
+            t1 - t0, t2 - t1, now_s() - t2);
     int64_t n = 0;
     check(store_entity_count(g.s, g.acct, "message", &n, &g.e), "count", &g.e);
     store_close(&g.s);

@@ -110,6 +110,15 @@ keys x
 colors=$(tmux -S "$sock" capture-pane -p -e -t porter | grep -Ec $(printf '\033')'\[[0-9;]*(3[0-7]|38;5)')
 is "NO_COLOR: no colour escape on the screen" "$colors" "0"
 
+keys 3
+ok "3 shows the health view with each account" wait_for "^ ha +hostaway +. ok"
+keys G
+ok "and who owns each synced field (G: the end of the page)" wait_for "thread.assignee +porter +porter only"
+keys 2
+ok "2 shows the board by status" wait_for "new \([0-9]+\)"
+keys 1
+ok "1 is back in the inbox" wait_for "Nora Jensen|Oliver Brown"
+
 keys q
 ok "q quits with status 0" wait_for "EXITED 0"
 tap_done

@@ -193,6 +193,96 @@ static void test_conflict_local_wins(void **state)
     expect(f, "SELECT state FROM outbox", "pending"); /* porter's value still goes out */
 }
 
+/* The health view settles a pms_wins conflict: keeping porter's value sets it and queues it
+ * (one new op); keeping the PMS's marks it resolved and queues nothing. Either way the
+ * conflict leaves the review list and records who chose what. */
+static void test_settle_conflict_either_side(void **state)
+{
+    struct fx *f = *state;
+    struct err e;
+    assert_int_equal(store_queue_wo_status(f->s, f->wo, WO_SCHEDULED, "sam", &e), 0);
+    remote(f, WO_CANCELLED, 200);
+    struct conflict_list cl;
+    assert_int_equal(store_conflicts(f->s, 10, &cl, &e), 0);
+    assert_int_equal(cl.n, 1);
+    assert_string_equal(cl.rows[0].local, "scheduled");
+    assert_string_equal(cl.rows[0].remote, "cancelled");
+    assert_string_equal(cl.rows[0].title, "Leak");
+    int64_t id = cl.rows[0].id;
+    conflict_list_free(&cl);
+    assert_int_equal(store_conflict_resolve(f->s, id, 1, "ana", &e), 0);
+    expect(f, "SELECT status FROM work_order", "scheduled");
+    expect(f, "SELECT count(*) FROM outbox WHERE state = 'pending' AND op = 'wo_status'", "1");
+    expect(f, "SELECT resolution FROM conflict", "ana kept porter's value 'scheduled'");
+    assert_int_equal(store_conflicts(f->s, 10, &cl, &e), 0);
+    assert_int_equal(cl.n, 0);
+    conflict_list_free(&cl);
+    assert_int_equal(store_conflict_resolve(f->s, id, 0, "ana", &e), -1); /* settled once */
+    assert_int_equal(e.code, STORE_ENOTFOUND);
+
+    /* a second conflict, settled for the PMS: nothing more is queued */
+    remote(f, WO_COMPLETED, 300);
+    expect(f, "SELECT count(*) FROM conflict WHERE resolved_at IS NULL", "1");
+    assert_int_equal(store_conflicts(f->s, 10, &cl, &e), 0);
+    id = cl.rows[0].id;
+    conflict_list_free(&cl);
+    assert_int_equal(store_conflict_resolve(f->s, id, 0, "ana", &e), 0);
+    expect(f, "SELECT status FROM work_order", "completed");
+    expect(f, "SELECT count(*) FROM outbox WHERE state = 'pending'", "0");
+}
+
+/* Alerts: listed open first, acknowledged once; failed writes: retried or discarded. */
+static void test_alerts_and_failed_ops(void **state)
+{
+    struct fx *f = *state;
+    struct err e;
+    assert_int_equal(store_alert(f->s, f->acct, "schema_drift", "ha/message.body", "m1", &e), 0);
+    assert_int_equal(store_alert(f->s, f->acct, "schema_drift", "ha/message.body", "m1", &e), 0);
+    assert_int_equal(store_alert(f->s, f->acct, "sync_down", "ha", "down", &e), 0);
+    struct alert_list al;
+    assert_int_equal(store_alerts(f->s, 0, 10, &al, &e), 0);
+    assert_int_equal(al.n, 2);
+    int64_t drift = strcmp(al.rows[0].kind, "schema_drift") == 0 ? al.rows[0].id : al.rows[1].id;
+    int64_t count = strcmp(al.rows[0].kind, "schema_drift") == 0 ? al.rows[0].count
+                                                                  : al.rows[1].count;
+    assert_int_equal(count, 2);
+    alert_list_free(&al);
+    assert_int_equal(store_alert_ack(f->s, drift, &e), 0);
+    assert_int_equal(store_alerts(f->s, 0, 10, &al, &e), 0);
+    assert_int_equal(al.n, 1); /* the acknowledged one leaves the open list */
+    alert_list_free(&al);
+    assert_int_equal(store_alerts(f->s, 1, 10, &al, &e), 0);
+    assert_int_equal(al.n, 2);
+    assert_true(al.rows[1].acked_at > 0); /* acknowledged ones last */
+    alert_list_free(&al);
+    assert_int_equal(store_alert_ack(f->s, 9999, &e), -1);
+
+    /* a refused status change: listed, retried (pending again), then discarded */
+    assert_int_equal(store_queue_wo_status(f->s, f->wo, WO_COMPLETED, "sam", &e), 0);
+    struct outbox_batch b;
+    assert_int_equal(store_outbox_claim(f->s, f->acct, now_ms(), 10, &b, &e), 0);
+    assert_int_equal(b.n, 1);
+    int64_t op = b.rows[0].id;
+    outbox_batch_free(&b);
+    assert_int_equal(store_outbox_fail(f->s, op, "status not allowed", &e), 0);
+    struct op_list ol;
+    assert_int_equal(store_failed_ops(f->s, 10, &ol, &e), 0);
+    assert_int_equal(ol.n, 1);
+    assert_string_equal(ol.rows[0].error, "status not allowed");
+    assert_string_equal(ol.rows[0].what, "completed");
+    op_list_free(&ol);
+    assert_int_equal(store_op_retry(f->s, op, &e), 0);
+    expect(f, "SELECT state || '|' || next_attempt_at FROM outbox", "pending|0");
+    expect(f, "SELECT sync_state FROM work_order", "pending");
+    assert_int_equal(store_outbox_fail(f->s, op, "still not allowed", &e), 0);
+    assert_int_equal(store_op_discard(f->s, op, &e), 0);
+    expect(f, "SELECT state || '|' || last_error FROM outbox", "dead|discarded");
+    assert_int_equal(store_failed_ops(f->s, 10, &ol, &e), 0);
+    assert_int_equal(ol.n, 0); /* a discarded write is not shown again */
+    op_list_free(&ol);
+    assert_int_equal(store_op_retry(f->s, op, &e), -1); /* discarded is final */
+}
+
 static void test_agreement_is_no_conflict(void **state)
 {
     struct fx *f = *state;
@@ -231,6 +321,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_conflict_pms_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflict_local_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_agreement_is_no_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_settle_conflict_either_side, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alerts_and_failed_ops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owner_decides_what_is_queued, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

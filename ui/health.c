@@ -1,0 +1,310 @@
+/* health.c - the health view, the integration log operators ask for:
+ *
+ *   accounts   state, last pull, webhook latency, queue depth and oldest age, failures,
+ *              429s, circuit, sync mode (webhooks + poll interval);
+ *   alerts     kind, subject, first/last seen, count; a acknowledges;
+ *   conflicts  field, porter's value, the PMS's value, the rule applied; < keeps porter's
+ *              (pushed), > keeps the PMS's;
+ *   failed     writes the PMS refused: y retries, X discards;
+ *   ownership  for each synced field its owner (PMS / porter / shared), direction, rule.
+ *
+ * One cursor walks the rows that can be acted on (alerts, conflicts, failed writes); the
+ * section it is in decides what a key does.
+ */
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "draw.h"
+#include "text.h"
+#include "ui.h"
+
+enum item { IT_ALERT, IT_CONFLICT, IT_OP };
+
+struct healthv {
+    struct app *a;
+    struct alert_list alerts;
+    struct conflict_list conflicts;
+    struct op_list ops;
+    struct owner_list owners;
+    int sel; /* index over alerts, then conflicts, then ops */
+    int top; /* first painted line of the scrolled part */
+    int free_scroll; /* j/k moved past the actionable rows: scroll the page itself */
+};
+
+struct healthv *health_new(struct app *a)
+{
+    struct healthv *h = calloc(1, sizeof(*h));
+    if (h)
+        h->a = a;
+    return h;
+}
+
+static void release(struct healthv *h)
+{
+    alert_list_free(&h->alerts);
+    conflict_list_free(&h->conflicts);
+    op_list_free(&h->ops);
+    owner_list_free(&h->owners);
+}
+
+void health_free_view(struct healthv **h)
+{
+    if (!*h)
+        return;
+    release(*h);
+    free(*h);
+    *h = NULL;
+}
+
+static int items(const struct healthv *h)
+{
+    return (int)(h->alerts.n + h->conflicts.n + h->ops.n);
+}
+
+void health_reload(struct healthv *h)
+{
+    struct err e;
+    release(h);
+    if (store_alerts(h->a->s, 1, 50, &h->alerts, &e) != 0 ||
+        store_conflicts(h->a->s, 50, &h->conflicts, &e) != 0 ||
+        store_failed_ops(h->a->s, 50, &h->ops, &e) != 0 ||
+        store_field_owners(h->a->s, &h->owners, &e) != 0)
+        app_say(h->a, 1, "cannot read the health tables: %s", e.msg);
+    if (h->sel >= items(h))
+        h->sel = items(h) ? items(h) - 1 : 0;
+}
+
+static enum item kind_of(const struct healthv *h, int i, int *k)
+{
+    if (i < (int)h->alerts.n) {
+        *k = i;
+        return IT_ALERT;
+    }
+    i -= (int)h->alerts.n;
+    if (i < (int)h->conflicts.n) {
+        *k = i;
+        return IT_CONFLICT;
+    }
+    *k = i - (int)h->conflicts.n;
+    return IT_OP;
+}
+
+/* ---- painting: lines are laid out first, then the window shows a slice ---- */
+
+struct out {
+    int y, y0, y1; /* next virtual line; the visible window [y0, y1) in virtual lines */
+    int base;      /* screen row of virtual line y0 */
+    int w;
+};
+
+static void line(struct out *o, attr_t at, const char *text, int remote)
+{
+    if (o->y >= o->y0 && o->y < o->y1) {
+        attrset(at);
+        if (remote)
+            draw_remote(stdscr, o->base + o->y - o->y0, 1, text, o->w - 2, 1);
+        else
+            draw_text(stdscr, o->base + o->y - o->y0, 1, text, o->w - 2, 1);
+        attrset(A_NORMAL);
+    }
+    o->y++;
+}
+
+static void heading(struct out *o, const char *text)
+{
+    line(o, A_NORMAL, "", 0);
+    line(o, A_BOLD | A_UNDERLINE, text, 0);
+}
+
+static void accounts(struct healthv *h, struct out *o)
+{
+    struct app *a = h->a;
+    char buf[512];
+    line(o, A_BOLD,
+         "ACCOUNT        ADAPTER   STATE        CIRCUIT   PULL   P50/P95/MAX MS    QUEUE OLDEST "
+         "FAILS 429S",
+         0);
+    int64_t now = now_ms();
+    for (size_t i = 0; i < a->health.n; i++) {
+        const struct health_row *r = &a->health.rows[i];
+        char pull[16], oldest[16];
+        draw_age(pull, sizeof(pull), r->last_pull_at, now);
+        draw_age(oldest, sizeof(oldest), r->outbox_oldest, now);
+        int broken = state_is_broken(r->state);
+        snprintf(buf, sizeof(buf),
+                 "%-14.14s %-9.9s %s %-10.10s %-9.9s %-6s %4.0f/%4.0f/%5.0f %5lld %-6s %5lld %4lld",
+                 r->name, r->adapter, broken ? "✖" : strcmp(r->state, "ok") == 0 ? "●" : "▲",
+                 r->state, r->circuit, pull, r->lat_p50, r->lat_p95, r->lat_max,
+                 (long long)r->outbox_depth, r->outbox_depth ? oldest : "-",
+                 (long long)r->failures, (long long)r->rate_limited);
+        line(o, broken ? draw_attr(R_BAD) : A_NORMAL, buf, 1);
+        if (r->reason && *r->reason) {
+            snprintf(buf, sizeof(buf), "    why: %s", r->reason);
+            line(o, broken ? draw_attr(R_BAD) : draw_attr(R_DIM), buf, 1);
+        }
+        const struct account_conf *ac = config_account(a->c, r->name);
+        if (ac) {
+            snprintf(buf, sizeof(buf), "    sync: %s, poll every %d s",
+                     ac->webhook_secret ? "webhooks (signed)" : "webhooks (unsigned)",
+                     ac->poll_interval);
+            line(o, draw_attr(R_DIM), buf, 1);
+        }
+    }
+    if (!a->health.n)
+        line(o, A_NORMAL, "No accounts have synced yet (accounts.conf, porter.conf(5)).", 0);
+}
+
+void health_paint(struct healthv *h, int y0, int hgt, int w)
+{
+    attrset(A_NORMAL);
+    for (int y = y0; y < y0 + hgt; y++)
+        draw_blank(stdscr, y, 0, w);
+    /* a first pass counts where the selected row falls, to scroll it into view */
+    struct out o = {.y = 0, .y0 = 0, .y1 = 0, .base = y0, .w = w};
+    int sel_line = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        int total = o.y; /* after the first pass: every line of the page */
+        o.y = 0;
+        if (pass == 1) {
+            if (items(h) && !h->free_scroll) { /* keep the selected row in view */
+                if (sel_line < h->top)
+                    h->top = sel_line;
+                if (sel_line >= h->top + hgt - 1)
+                    h->top = sel_line - hgt + 2;
+            }
+            if (h->top > total - hgt + 1)
+                h->top = total - hgt + 1;
+            if (h->top < 0)
+                h->top = 0;
+            o.y0 = h->top;
+            o.y1 = h->top + hgt;
+        }
+        char buf[700];
+        int idx = 0;
+        accounts(h, &o);
+        heading(&o, "ALERTS  (a acknowledges)");
+        int64_t now = now_ms();
+        for (size_t i = 0; i < h->alerts.n; i++, idx++) {
+            const struct alert_row *r = &h->alerts.rows[i];
+            char first[16], last[16];
+            draw_age(first, sizeof(first), r->first_seen, now);
+            draw_age(last, sizeof(last), r->last_seen, now);
+            snprintf(buf, sizeof(buf), "%s %-14s %-10s %s ×%lld  first %s, last %s  %s",
+                     r->acked_at ? "  ack" : "!    ", r->kind, r->account, r->subject,
+                     (long long)r->count, first, last, r->message);
+            if (idx == h->sel)
+                sel_line = o.y;
+            line(&o,
+                 idx == h->sel ? draw_attr(R_SELECTED)
+                 : r->acked_at ? draw_attr(R_DIM)
+                               : draw_attr(R_WARN),
+                 buf, 1);
+        }
+        if (!h->alerts.n)
+            line(&o, A_NORMAL, "  none", 0);
+        heading(&o, "CONFLICTS TO REVIEW  (< keeps porter's value and sends it, > keeps the PMS's)");
+        for (size_t i = 0; i < h->conflicts.n; i++, idx++) {
+            const struct conflict_row *r = &h->conflicts.rows[i];
+            snprintf(buf, sizeof(buf),
+                     "  %s #%lld %s.%s \"%s\": porter '%s', PMS '%s' (was '%s'); %s applied, %s "
+                     "won",
+                     r->account, (long long)r->row_id, r->entity, r->field, r->title, r->local,
+                     r->remote, r->base, r->rule, r->winner);
+            if (idx == h->sel)
+                sel_line = o.y;
+            line(&o, idx == h->sel ? draw_attr(R_SELECTED) : A_NORMAL, buf, 1);
+        }
+        if (!h->conflicts.n)
+            line(&o, A_NORMAL, "  none", 0);
+        heading(&o, "FAILED WRITES  (y retries, X discards)");
+        for (size_t i = 0; i < h->ops.n; i++, idx++) {
+            const struct op_row *r = &h->ops.rows[i];
+            snprintf(buf, sizeof(buf), "  ✗ %s %s %s #%lld \"%s\" after %d attempt%s: %s",
+                     r->account, r->op, r->entity, (long long)r->entity_id, r->what, r->attempts,
+                     r->attempts == 1 ? "" : "s", r->error);
+            if (idx == h->sel)
+                sel_line = o.y;
+            line(&o, idx == h->sel ? draw_attr(R_SELECTED) : draw_attr(R_BAD), buf, 1);
+        }
+        if (!h->ops.n)
+            line(&o, A_NORMAL, "  none", 0);
+        heading(&o, "OWNERSHIP  (who is the system of record for each synced field)");
+        line(&o, A_BOLD, "  FIELD                     OWNER    DIRECTION         CONFLICT RULE", 0);
+        for (size_t i = 0; i < h->owners.n; i++) {
+            const struct owner_row *r = &h->owners.rows[i];
+            const char *dir = strcmp(r->owner, "pms") == 0     ? "PMS -> porter"
+                              : strcmp(r->owner, "local") == 0 ? "porter only"
+                                                               : "both ways";
+            const char *who = strcmp(r->owner, "pms") == 0     ? "PMS"
+                              : strcmp(r->owner, "local") == 0 ? "porter"
+                                                               : "shared";
+            snprintf(buf, sizeof(buf), "  %-25s %-8s %-17s %s", "", who, dir,
+                     strcmp(r->owner, "shared") == 0 ? r->rule : "-");
+            char name[64];
+            snprintf(name, sizeof(name), "%s.%s", r->entity, r->field);
+            memcpy(buf + 2, name, strlen(name) < 25 ? strlen(name) : 25);
+            line(&o, A_NORMAL, buf, 0);
+        }
+    }
+}
+
+int health_command(struct healthv *h, const char *cmd, const char *arg)
+{
+    (void)arg;
+    struct app *a = h->a;
+    struct err e;
+    int n = items(h), k;
+    int nav = strcmp(cmd, "down") == 0 || strcmp(cmd, "up") == 0 || strcmp(cmd, "top") == 0 ||
+              strcmp(cmd, "bottom") == 0 || strcmp(cmd, "page-down") == 0 ||
+              strcmp(cmd, "page-up") == 0;
+    if (nav)
+        h->free_scroll = 0;
+    if (strcmp(cmd, "down") == 0 && h->sel < n - 1)
+        h->sel++;
+    else if (strcmp(cmd, "down") == 0) /* past the last actionable row: scroll the page */
+        h->top++, h->free_scroll = 1;
+    else if (strcmp(cmd, "up") == 0 && h->sel > 0 && !(h->free_scroll && h->top > 0))
+        h->sel--;
+    else if (strcmp(cmd, "up") == 0)
+        h->top = h->top > 0 ? h->top - 1 : 0, h->free_scroll = 1;
+    else if (strcmp(cmd, "top") == 0)
+        h->sel = 0, h->top = 0;
+    else if (strcmp(cmd, "bottom") == 0)
+        h->sel = n ? n - 1 : 0, h->top = 1 << 20, h->free_scroll = 1;
+    else if (strcmp(cmd, "page-down") == 0)
+        h->sel = h->sel + 10 < n ? h->sel + 10 : (n ? n - 1 : 0);
+    else if (strcmp(cmd, "page-up") == 0)
+        h->sel = h->sel > 10 ? h->sel - 10 : 0;
+    else if (n == 0)
+        app_say(a, 0, "nothing to act on: no alert, conflict or failed write");
+    else {
+        enum item it = kind_of(h, h->sel, &k);
+        int rc = 0;
+        if (strcmp(cmd, "ack") == 0 && it == IT_ALERT)
+            rc = store_alert_ack(a->s, h->alerts.rows[k].id, &e);
+        else if ((strcmp(cmd, "keep-porter") == 0 || strcmp(cmd, "keep-pms") == 0) &&
+                 it == IT_CONFLICT)
+            rc = store_conflict_resolve(a->s, h->conflicts.rows[k].id, cmd[5] == 'p' && cmd[6] == 'o',
+                                        a->me, &e);
+        else if (strcmp(cmd, "retry") == 0 && it == IT_OP)
+            rc = store_op_retry(a->s, h->ops.rows[k].id, &e);
+        else if (strcmp(cmd, "discard") == 0 && it == IT_OP)
+            rc = store_op_discard(a->s, h->ops.rows[k].id, &e);
+        else {
+            app_say(a, 1, "'%s' does not apply to the selected row", cmd);
+            return 1;
+        }
+        if (rc != 0)
+            app_say(a, 1, "%s", e.msg);
+        else
+            app_say(a, 0, "%s: done", cmd);
+        health_reload(h);
+        board_reload(a->board);
+        inbox_reload(a->inbox);
+    }
+    a->dirty = 1;
+    return 1;
+}
