@@ -388,6 +388,11 @@ static void set_view(struct app *a, enum view v)
     a->dirty = 1;
 }
 
+void app_view(struct app *a, enum view v)
+{
+    set_view(a, v);
+}
+
 static void run_command(struct app *a, const char *name, const char *arg)
 {
     if (strcmp(name, "quit") == 0) {
@@ -442,6 +447,8 @@ static void editor_key(struct app *a, int code, wint_t ch)
             command_line(a, line);
         else if (purpose == P_HELP_FILTER)
             snprintf(a->help_filter, sizeof(a->help_filter), "%.127s", line);
+        else if (purpose == P_NEW_WO)
+            board_accept(a->board, purpose, line);
         else
             inbox_accept(a->inbox, purpose, line);
         break;

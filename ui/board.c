@@ -176,9 +176,58 @@ static void move_card(struct board *b, int *st, int n, int dir)
             b->sel[st[to]] = (int)i;
 }
 
+int board_show_thread_wo(struct board *b, int64_t thread)
+{
+    int st[WO_STATUS_COUNT];
+    int n = shown(b, st);
+    for (int f = 0; f < n; f++)
+        for (size_t i = 0; i < b->col[st[f]].n; i++)
+            if (b->col[st[f]].rows[i].thread == thread) {
+                b->focus = f;
+                b->sel[st[f]] = (int)i;
+                b->a->dirty = 1;
+                return 1;
+            }
+    return 0;
+}
+
+void board_accept(struct board *b, int purpose, const char *text)
+{
+    struct err e;
+    if (purpose != P_NEW_WO)
+        return;
+    while (*text == ' ')
+        text++;
+    if (!*text) {
+        app_say(b->a, 0, "no title: no work order created");
+        return;
+    }
+    /* the account of the selected card, else the first one */
+    int st[WO_STATUS_COUNT];
+    shown(b, st);
+    int s = st[b->focus];
+    int64_t account = b->col[s].n ? b->col[s].rows[b->sel[s]].account
+                      : b->a->health.n ? b->a->health.rows[0].account
+                                       : 0;
+    if (!account) {
+        app_say(b->a, 1, "no account to create the work order in");
+        return;
+    }
+    int64_t wo = 0;
+    if (store_queue_wo_create(b->a->s, account, text, "", PRIO_NORMAL, 0, b->a->me, &wo, &e) != 0) {
+        app_say(b->a, 1, "no work order: %s", e.msg);
+        return;
+    }
+    app_say(b->a, 0, "work order #%lld created: pending until the PMS confirms it", (long long)wo);
+    board_reload(b);
+    b->focus = 0;
+    for (size_t i = 0; i < b->col[WO_NEW].n; i++)
+        if (b->col[WO_NEW].rows[i].id == wo)
+            b->sel[WO_NEW] = (int)i;
+}
+
 int board_command(struct board *b, const char *cmd, const char *arg)
 {
-    (void)arg;
     int st[WO_STATUS_COUNT];
     int n = shown(b, st);
     int s = st[b->focus < n ? b->focus : 0];
@@ -189,7 +238,19 @@ int board_command(struct board *b, const char *cmd, const char *arg)
         b->focus++;
     else if (strcmp(cmd, "move-left") == 0 || strcmp(cmd, "move-right") == 0)
         move_card(b, st, n, cmd[5] == 'l' ? -1 : 1);
-    else if (strcmp(cmd, "toggle-closed") == 0)
+    else if (strcmp(cmd, "new") == 0) {
+        if (arg)
+            board_accept(b, P_NEW_WO, arg);
+        else
+            app_prompt(b->a, "New work order title: ", "", P_NEW_WO, NULL);
+    } else if (strcmp(cmd, "jump") == 0) {
+        if (len && b->col[s].rows[b->sel[s]].thread) {
+            app_view(b->a, VIEW_INBOX);
+            inbox_show_thread(b->a->inbox, b->col[s].rows[b->sel[s]].thread);
+        } else {
+            app_say(b->a, 0, "this work order has no thread");
+        }
+    } else if (strcmp(cmd, "toggle-closed") == 0)
         b->closed = !b->closed;
     else if (strcmp(cmd, "down") == 0 && b->sel[s] < len - 1)
         b->sel[s]++;

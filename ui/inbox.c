@@ -1163,6 +1163,42 @@ static void cycle_token(struct inbox *in, const char *prefix, const char *const 
     apply_filter(in, 0);
 }
 
+/* A work order from the open thread: property, unit and stay from the thread, the guest's
+ * last message quoted as its description; linked both ways (w jumps). */
+static void create_wo(struct inbox *in, const char *title)
+{
+    struct err e;
+    while (*title == ' ')
+        title++;
+    if (!*title) {
+        app_say(in->a, 0, "no title: no work order created");
+        return;
+    }
+    char desc[2048] = "";
+    for (size_t i = in->msgs.n; i-- > 0;)
+        if (in->msgs.rows[i].direction == DIR_IN) {
+            snprintf(desc, sizeof(desc), "%s wrote: %s",
+                     in->msgs.rows[i].author ? in->msgs.rows[i].author : "The guest",
+                     in->msgs.rows[i].body);
+            break;
+        }
+    int64_t wo = 0;
+    if (store_queue_wo_create(in->a->s, in->d.t.account, title, desc, PRIO_NORMAL, in->thread,
+                              in->a->me, &wo, &e) != 0) {
+        app_say(in->a, 1, "no work order: %s", e.msg);
+        return;
+    }
+    app_say(in->a, 0, "work order #%lld created for this thread (w jumps to it): pending",
+            (long long)wo);
+    board_reload(in->a->board);
+    after_write(in);
+}
+
+void inbox_show_thread(struct inbox *in, int64_t thread)
+{
+    open_thread(in, thread);
+}
+
 int inbox_command(struct inbox *in, const char *cmd, const char *arg)
 {
     struct app *a = in->a;
@@ -1248,6 +1284,29 @@ int inbox_command(struct inbox *in, const char *cmd, const char *arg)
             app_say(a, 0, cmd[0] == 'r' ? "queued again: pending" : "discarded");
             after_write(in);
         }
+    } else if (strcmp(cmd, "work-order") == 0) {
+        need_thread(in);
+        if (!in->open)
+            return 1;
+        if (arg) {
+            inbox_accept(in, P_WO_TITLE, arg);
+        } else { /* pre-filled with the guest's last words */
+            char title[96] = "";
+            for (size_t i = in->msgs.n; i-- > 0;)
+                if (in->msgs.rows[i].direction == DIR_IN) {
+                    char *c = text_clean(in->msgs.rows[i].body, strlen(in->msgs.rows[i].body), 0);
+                    text_fit(c, 60, 0, title, sizeof(title));
+                    free(c);
+                    break;
+                }
+            app_prompt(a, "Work order title: ", title, P_WO_TITLE, NULL);
+        }
+    } else if (strcmp(cmd, "jump") == 0) {
+        int64_t t = in->open ? in->thread : selected(in) ? selected(in)->id : 0;
+        if (t && board_show_thread_wo(a->board, t))
+            app_view(a, VIEW_BOARD);
+        else
+            app_say(a, 0, "no work order is linked to this thread (W creates one)");
     } else if (strcmp(cmd, "assign") == 0) {
         if (arg)
             triage(in, P_ASSIGN, arg);
@@ -1348,6 +1407,10 @@ void inbox_accept(struct inbox *in, int purpose, const char *text)
     case P_SNOOZE:
     case P_TAG:
         triage(in, purpose, text);
+        break;
+    case P_WO_TITLE:
+        if (in->open && in->have_d)
+            create_wo(in, text);
         break;
     default:
         break;

@@ -29,6 +29,8 @@ enum purpose {
     P_TEMPLATE,
     P_CONFIRM_SEND, /* y/n */
     P_HELP_FILTER,
+    P_WO_TITLE,  /* a work order from the open thread */
+    P_NEW_WO,    /* a work order from the board */
 };
 
 struct inbox;
@@ -89,6 +91,7 @@ void inbox_complete(struct inbox *in, int purpose, struct edit *ed);
 int inbox_conversation_open(const struct inbox *in);
 void inbox_leave(struct inbox *in); /* this process stops showing a thread (presence) */
 void inbox_click(struct inbox *in, int y, int x);
+void inbox_show_thread(struct inbox *in, int64_t thread); /* open it (the board's jump) */
 
 /* ---- board (ui/board.c) ---- */
 struct board *board_new(struct app *a);
@@ -96,6 +99,10 @@ void board_free(struct board **b);
 void board_reload(struct board *b);
 void board_paint(struct board *b, int y, int h, int w);
 int board_command(struct board *b, const char *cmd, const char *arg);
+int board_show_thread_wo(struct board *b, int64_t thread); /* select its work order; 0 none */
+void board_accept(struct board *b, int purpose, const char *text);
+/* Switch views (app.c). */
+void app_view(struct app *a, enum view v);
 
 /* ---- health (ui/health.c) ---- */
 struct healthv *health_new(struct app *a);

@@ -110,6 +110,16 @@ keys x
 colors=$(tmux -S "$sock" capture-pane -p -e -t porter | grep -Ec $(printf '\033')'\[[0-9;]*(3[0-7]|38;5)')
 is "NO_COLOR: no colour escape on the screen" "$colors" "0"
 
+keys g Enter
+keys W
+ok "W proposes a work order titled by the guest's words" wait_for "^Work order title: .+"
+keys Enter
+ok "the work order is created, linked to the thread" wait_for "work order #[0-9]+ created for this thread"
+keys w
+ok "w jumps to it on the board" wait_for "\[2 Board"
+keys w
+ok "and w on the card jumps back to the thread" wait_for "\[1 Inbox"
+keys q
 keys 3
 ok "3 shows the health view with each account" wait_for "^ ha +hostaway +. ok"
 keys G
