@@ -3458,3 +3458,111 @@ void owner_list_free(struct owner_list *l)
     free(l->rows);
     memset(l, 0, sizeof(*l));
 }
+
+/* ---- vendor dispatch ---- */
+
+int store_vendors_for_wo(struct store *s, int64_t wo, int all_trades, struct vendor_list *out,
+                         struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *st = prep(
+        s,
+        "SELECT v.id, v.name, v.trade, coalesce(v.phone, ''), coalesce(v.insurance_expires, ''),"
+        " EXISTS (SELECT 1 FROM vendor_property vp WHERE vp.vendor_id = v.id"
+        "   AND vp.property_id = w.property_id AND vp.preferred) AS pref"
+        " FROM work_order w JOIN vendor v ON v.account_id = w.account_id"
+        " WHERE w.id = ?1 AND v.active"
+        "   AND (?2 OR coalesce(w.trade, '') = '' OR v.trade = w.trade)"
+        " ORDER BY pref DESC, v.name LIMIT 200",
+        e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, wo);
+    sqlite3_bind_int(st, 2, all_trades);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        GROW(out, cap);
+        struct vendor_row *r = &out->rows[out->n++];
+        r->id = sqlite3_column_int64(st, 0);
+        r->name = col_text0(st, 1);
+        r->trade = col_text0(st, 2);
+        r->phone = col_text0(st, 3);
+        r->insurance_expires = col_text0(st, 4);
+        r->preferred = sqlite3_column_int(st, 5);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        vendor_list_free(out);
+        return db_err(s, e, rc, "vendors");
+    }
+    return 0;
+}
+
+void vendor_list_free(struct vendor_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->rows[i].name);
+        free(l->rows[i].trade);
+        free(l->rows[i].phone);
+        free(l->rows[i].insurance_expires);
+    }
+    free(l->rows);
+    memset(l, 0, sizeof(*l));
+}
+
+static int queue_wo_vendor_tx(struct store *s, int64_t wo, int64_t vendor, const char *actor,
+                              const char *key, struct err *e)
+{
+    sqlite3_stmt *st = prep(s,
+                            "SELECT w.account_id, w.remote_id, coalesce(o.name, ''), v.name,"
+                            " v.remote_id FROM work_order w JOIN vendor v ON v.id = ?2"
+                            " AND v.account_id = w.account_id"
+                            " LEFT JOIN vendor o ON o.id = w.vendor_id WHERE w.id = ?1",
+                            e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, wo);
+    sqlite3_bind_int64(st, 2, vendor);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? err_set(e, STORE_ENOTFOUND, FINAL,
+                                           "no work order %lld with a vendor %lld of its account",
+                                           (long long)wo, (long long)vendor)
+                                 : db_err(s, e, rc, "work order");
+    }
+    int64_t account = sqlite3_column_int64(st, 0);
+    char *remote = col_text(st, 1), *old = col_text0(st, 2), *name = col_text0(st, 3);
+    char *vremote = col_text0(st, 4);
+    sqlite3_finalize(st);
+    rc = write1(s,
+                "UPDATE work_order SET vendor_id = ?2, sync_state = 'pending', sync_error = NULL"
+                " WHERE id = ?1",
+                wo, vendor, "work order", e);
+    if (rc == 0)
+        rc = wo_event(s, wo, "vendor", old, name, actor, "porter", e);
+    if (rc == 0) {
+        cJSON *p = cJSON_CreateObject();
+        if (remote)
+            cJSON_AddStringToObject(p, "remote_id", remote);
+        cJSON_AddStringToObject(p, "vendor", vremote);
+        rc = outbox_add(s, account, "work_order", wo, 0, "wo_vendor", p, key, e);
+        cJSON_Delete(p);
+    }
+    free(remote);
+    free(old);
+    free(name);
+    free(vremote);
+    return rc;
+}
+
+int store_queue_wo_vendor(struct store *s, int64_t wo, int64_t vendor, const char *actor,
+                          struct err *e)
+{
+    char key[48];
+    if (new_idem_key(key, e) != 0 || tx_enter(s, e) != 0)
+        return -1;
+    int rc = queue_wo_vendor_tx(s, wo, vendor, actor, key, e);
+    return tx_leave(s, rc == 0, rc, e);
+}

@@ -374,6 +374,27 @@ int store_queue_wo_create(struct store *s, int64_t account, const char *title,
                           const char *description, enum priority prio, int64_t thread,
                           const char *actor, int64_t *wo, struct err *e);
 
+/* Vendors who can take work order `wo`: same account, active, of the work order's trade
+ * (every trade when all_trades or the work order has none), the property's preferred ones
+ * first. insurance_expires is "YYYY-MM-DD" or "". */
+struct vendor_row {
+    int64_t id;
+    char *name, *trade, *phone, *insurance_expires; /* owned */
+    int preferred;
+};
+struct vendor_list {
+    struct vendor_row *rows; /* owned */
+    size_t n;
+};
+int store_vendors_for_wo(struct store *s, int64_t wo, int all_trades, struct vendor_list *out,
+                         struct err *e);
+void vendor_list_free(struct vendor_list *l);
+
+/* Dispatch a vendor: the work order's vendor, a wo_event and an outbox op 'wo_vendor', in
+ * one transaction. */
+int store_queue_wo_vendor(struct store *s, int64_t wo, int64_t vendor, const char *actor,
+                          struct err *e);
+
 /* Number of outbox ops in a state ("pending", "sent", ...) for an account (0: all). */
 int store_outbox_count(struct store *s, int64_t account, const char *state, int64_t *n,
                        struct err *e);

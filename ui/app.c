@@ -398,6 +398,8 @@ static void run_command(struct app *a, const char *name, const char *arg)
     if (strcmp(name, "quit") == 0) {
         if (a->view == VIEW_INBOX && inbox_conversation_open(a->inbox))
             inbox_command(a->inbox, "back", NULL);
+        else if (a->view == VIEW_BOARD && board_picking(a->board))
+            board_command(a->board, "back", NULL);
         else
             a->quit = 1;
     } else if (strcmp(name, "view-inbox") == 0) {

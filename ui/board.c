@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "draw.h"
 #include "text.h"
@@ -23,6 +24,10 @@ struct board {
     int sel[WO_STATUS_COUNT], top[WO_STATUS_COUNT];
     int focus; /* index into the shown statuses */
     int closed;
+    /* the vendor picker (d) */
+    int picking, all_trades, vsel;
+    int64_t pick_wo;
+    struct vendor_list vendors;
 };
 
 static int shown(const struct board *b, int *st)
@@ -48,6 +53,7 @@ void board_free(struct board **b)
         return;
     for (int s = 0; s < WO_STATUS_COUNT; s++)
         wo_list_free(&(*b)->col[s]);
+    vendor_list_free(&(*b)->vendors);
     free(*b);
     *b = NULL;
 }
@@ -99,8 +105,62 @@ static void card(struct board *b, const struct wo_row *w, int y, int x, int cw, 
     (void)a;
 }
 
+static void today_str(char *out, size_t n)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%d", &tm);
+}
+
+/* The vendor picker, over the board: preferred first (★), with the insurance state. */
+static void paint_picker(struct board *b, int y0, int h, int w)
+{
+    char buf[400], today[16];
+    today_str(today, sizeof(today));
+    attrset(A_NORMAL);
+    for (int y = y0; y < y0 + h; y++)
+        draw_blank(stdscr, y, 0, w);
+    snprintf(buf, sizeof(buf),
+             "Dispatch a vendor for #%lld  (%s; t: %s; Enter chooses, Esc cancels)",
+             (long long)b->pick_wo, b->all_trades ? "every trade" : "its trade",
+             b->all_trades ? "its trade only" : "every trade");
+    attrset(A_BOLD);
+    draw_text(stdscr, y0, 1, buf, w - 2, 1);
+    attrset(A_NORMAL);
+    int top = b->vsel >= h - 3 ? b->vsel - (h - 3) + 1 : 0;
+    for (int i = top, y = y0 + 2; i < (int)b->vendors.n && y < y0 + h; i++, y++) {
+        const struct vendor_row *v = &b->vendors.rows[i];
+        const char *ins = v->insurance_expires;
+        int expired = ins[0] && strcmp(ins, today) < 0;
+        snprintf(buf, sizeof(buf), "%s %-24s %-12s %-16s %s%s", v->preferred ? "★" : " ", v->name,
+                 v->trade, v->phone, !ins[0] ? "insurance: unknown" : expired ? "⚠ INSURANCE EXPIRED " : "insured until ",
+                 ins);
+        attrset(i == b->vsel ? draw_attr(R_SELECTED) : expired ? draw_attr(R_WARN) : A_NORMAL);
+        draw_remote(stdscr, y, 1, buf, w - 2, 1);
+        attrset(A_NORMAL);
+    }
+    if (!b->vendors.n)
+        draw_text(stdscr, y0 + 2, 1,
+                  b->all_trades ? "No vendor in this account." : "No vendor of this trade (t shows every trade).",
+                  w - 2, 0);
+}
+
+static void pick_load(struct board *b)
+{
+    struct err e;
+    vendor_list_free(&b->vendors);
+    if (store_vendors_for_wo(b->a->s, b->pick_wo, b->all_trades, &b->vendors, &e) != 0)
+        app_say(b->a, 1, "cannot read vendors: %s", e.msg);
+    b->vsel = 0;
+}
+
 void board_paint(struct board *b, int y0, int h, int w)
 {
+    if (b->picking) {
+        paint_picker(b, y0, h, w);
+        return;
+    }
     int st[WO_STATUS_COUNT];
     int n = shown(b, st);
     if (b->focus >= n)
@@ -176,6 +236,11 @@ static void move_card(struct board *b, int *st, int n, int dir)
             b->sel[st[to]] = (int)i;
 }
 
+int board_picking(const struct board *b)
+{
+    return b->picking;
+}
+
 int board_show_thread_wo(struct board *b, int64_t thread)
 {
     int st[WO_STATUS_COUNT];
@@ -226,8 +291,45 @@ void board_accept(struct board *b, int purpose, const char *text)
             b->sel[WO_NEW] = (int)i;
 }
 
+static int picker_command(struct board *b, const char *cmd)
+{
+    struct err e;
+    int n = (int)b->vendors.n;
+    if (strcmp(cmd, "down") == 0 && b->vsel < n - 1)
+        b->vsel++;
+    else if (strcmp(cmd, "up") == 0 && b->vsel > 0)
+        b->vsel--;
+    else if (strcmp(cmd, "all-trades") == 0) {
+        b->all_trades = !b->all_trades;
+        pick_load(b);
+    } else if (strcmp(cmd, "back") == 0 || strcmp(cmd, "quit") == 0) {
+        b->picking = 0;
+    } else if (strcmp(cmd, "open") == 0 && n) {
+        const struct vendor_row *v = &b->vendors.rows[b->vsel];
+        char today[16];
+        today_str(today, sizeof(today));
+        if (store_queue_wo_vendor(b->a->s, b->pick_wo, v->id, b->a->me, &e) != 0) {
+            app_say(b->a, 1, "not dispatched: %s", e.msg);
+        } else {
+            app_say(b->a, 0, "#%lld dispatched to %s%s: pending until the PMS confirms it",
+                    (long long)b->pick_wo, v->name,
+                    v->insurance_expires[0] && strcmp(v->insurance_expires, today) < 0
+                        ? " (their insurance has EXPIRED)"
+                        : "");
+            b->picking = 0;
+            board_reload(b);
+        }
+    } else {
+        return 0;
+    }
+    b->a->dirty = 1;
+    return 1;
+}
+
 int board_command(struct board *b, const char *cmd, const char *arg)
 {
+    if (b->picking)
+        return picker_command(b, cmd) || (app_say(b->a, 0, "Enter chooses, Esc cancels"), 1);
     int st[WO_STATUS_COUNT];
     int n = shown(b, st);
     int s = st[b->focus < n ? b->focus : 0];
@@ -238,7 +340,22 @@ int board_command(struct board *b, const char *cmd, const char *arg)
         b->focus++;
     else if (strcmp(cmd, "move-left") == 0 || strcmp(cmd, "move-right") == 0)
         move_card(b, st, n, cmd[5] == 'l' ? -1 : 1);
-    else if (strcmp(cmd, "new") == 0) {
+    else if (strcmp(cmd, "dispatch") == 0) {
+        if (!len) {
+            app_say(b->a, 0, "no work order selected");
+        } else {
+            b->pick_wo = b->col[s].rows[b->sel[s]].id;
+            b->picking = 1;
+            b->all_trades = 0;
+            pick_load(b);
+            if (!b->vendors.n) { /* no vendor of its trade: show them all */
+                b->all_trades = 1;
+                pick_load(b);
+            }
+        }
+    } else if (strcmp(cmd, "open") == 0 || strcmp(cmd, "back") == 0) {
+        return 0;
+    } else if (strcmp(cmd, "new") == 0) {
         if (arg)
             board_accept(b, P_NEW_WO, arg);
         else

@@ -126,6 +126,10 @@ keys G
 ok "and who owns each synced field (G: the end of the page)" wait_for "thread.assignee +porter +porter only"
 keys 2
 ok "2 shows the board by status" wait_for "new \([0-9]+\)"
+keys d
+ok "d opens the vendor picker" wait_for "Dispatch a vendor for #[0-9]+"
+keys Enter
+ok "Enter dispatches the vendor (queued for the PMS)" wait_for "dispatched to .*: pending"
 keys 1
 ok "1 is back in the inbox" wait_for "Nora Jensen|Oliver Brown"
 
