@@ -3566,3 +3566,20 @@ int store_queue_wo_vendor(struct store *s, int64_t wo, int64_t vendor, const cha
     int rc = queue_wo_vendor_tx(s, wo, vendor, actor, key, e);
     return tx_leave(s, rc == 0, rc, e);
 }
+
+int store_work_order_counts(struct store *s, int64_t *counts, struct err *e)
+{
+    for (int i = 0; i < WO_STATUS_COUNT; i++)
+        counts[i] = 0;
+    sqlite3_stmt *st = prep(s, "SELECT status, count(*) FROM work_order GROUP BY status", e);
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int k = wo_status_parse((const char *)sqlite3_column_text(st, 0));
+        if (k >= 0)
+            counts[k] = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, e, rc, "work-order counts");
+}

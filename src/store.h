@@ -353,6 +353,8 @@ struct wo_list {
 int store_work_orders(struct store *s, int status, size_t limit, struct wo_list *out,
                       struct err *e);
 void wo_list_free(struct wo_list *l);
+/* Work orders per canonical status (counts[WO_STATUS_COUNT]), for column headers. */
+int store_work_order_counts(struct store *s, int64_t *counts, struct err *e);
 
 /* ---- local writes: the change and its outbox op commit together ---- */
 

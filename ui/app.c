@@ -117,6 +117,23 @@ int app_shell_out(struct app *a, const char *const *argv)
 
 /* ---- reading the store ---- */
 
+/* The counts of the tab bar and the list header; deferred at start-up until the first
+ * frame is on screen (on a large inbox they cost more than the visible rows). */
+static void count_waiting(struct app *a)
+{
+    struct err e;
+    struct thread_filter f = {.needs_reply = 1, .now = now_ms()};
+    if (store_threads_count(a->s, &f, &a->open_threads, &e) != 0)
+        a->open_threads = -1;
+}
+
+static void recount_all(struct app *a)
+{
+    count_waiting(a);
+    inbox_recount(a->inbox);
+    a->dirty = 1;
+}
+
 static void reload(struct app *a)
 {
     struct err e;
@@ -128,12 +145,11 @@ static void reload(struct app *a)
         a->pending += a->health.rows[i].outbox_depth;
         a->open_alerts += a->health.rows[i].open_alerts;
     }
-    struct thread_filter f = {.needs_reply = 1, .now = now_ms()};
-    if (store_threads_count(a->s, &f, &a->open_threads, &e) != 0)
-        a->open_threads = -1;
     inbox_reload(a->inbox);
     board_reload(a->board);
     health_reload(a->healthv);
+    if (!a->counts_due) /* (the inbox recounted its list in inbox_reload) */
+        count_waiting(a);
     a->dirty = 1;
 }
 
@@ -149,7 +165,10 @@ static void paint_tabs(struct app *a)
     attrset(draw_attr(R_BAR));
     draw_blank(stdscr, 0, 0, a->cols);
     char tab[3][48];
-    snprintf(tab[0], sizeof(tab[0]), " 1 Inbox (%lld) ", (long long)a->open_threads);
+    if (a->open_threads >= 0)
+        snprintf(tab[0], sizeof(tab[0]), " 1 Inbox (%lld) ", (long long)a->open_threads);
+    else
+        snprintf(tab[0], sizeof(tab[0]), " 1 Inbox ");
     snprintf(tab[1], sizeof(tab[1]), " 2 Board (%lld) ", (long long)a->open_wos);
     if (a->open_alerts)
         snprintf(tab[2], sizeof(tab[2]), " 3 Health (!%lld) ", (long long)a->open_alerts);
@@ -613,6 +632,8 @@ int app_run(const struct config *c, struct store *s, int wake_fd, struct err *e)
     a.board = board_new(&a);
     a.healthv = health_new(&a);
     getmaxyx(stdscr, a.rows, a.cols);
+    a.counts_due = 1; /* the rows first; the counts right after the first frame */
+    a.open_threads = -1;
     reload(&a);
     if (nwarn)
         app_say(&a, 1, "%s%s", warn[0], nwarn > 1 ? " (and more: see the log)" : "");
@@ -633,6 +654,11 @@ int app_run(const struct config *c, struct store *s, int wake_fd, struct err *e)
         if (a.dirty) {
             a.dirty = 0;
             paint(&a);
+        }
+        if (a.counts_due) {
+            a.counts_due = 0;
+            recount_all(&a);
+            continue;
         }
         wint_t ch;
         int r;

@@ -16,11 +16,13 @@
 #include "text.h"
 #include "ui.h"
 
-enum { COL_W = 26, CARD_H = 3 };
+enum { COL_W = 26, CARD_H = 3, COL_MAX = 500 };
 
 struct board {
     struct app *a;
-    struct wo_list col[WO_STATUS_COUNT];
+    struct wo_list col[WO_STATUS_COUNT]; /* the first COL_MAX cards of each column */
+    int64_t count[WO_STATUS_COUNT];      /* every card of each column */
+    int stale;                           /* the columns are re-read when next shown */
     int sel[WO_STATUS_COUNT], top[WO_STATUS_COUNT];
     int focus; /* index into the shown statuses */
     int closed;
@@ -58,18 +60,34 @@ void board_free(struct board **b)
     *b = NULL;
 }
 
+static void load_cards(struct board *b);
+
+/* The counts always (the tab bar shows them); the cards only when the board is on screen,
+ * so that starting in the inbox does not read thousands of cards. */
 void board_reload(struct board *b)
 {
     struct err e;
     b->a->open_wos = 0;
+    if (store_work_order_counts(b->a->s, b->count, &e) != 0)
+        app_say(b->a, 1, "cannot count work orders: %s", e.msg);
+    for (int s = 0; s < WO_STATUS_COUNT; s++)
+        if (s != WO_COMPLETED && s != WO_CLOSED && s != WO_CANCELLED)
+            b->a->open_wos += b->count[s];
+    b->stale = 1;
+    if (b->a->view == VIEW_BOARD)
+        load_cards(b);
+}
+
+static void load_cards(struct board *b)
+{
+    struct err e;
+    b->stale = 0;
     for (int s = 0; s < WO_STATUS_COUNT; s++) {
         wo_list_free(&b->col[s]);
-        if (store_work_orders(b->a->s, s, 500, &b->col[s], &e) != 0) {
+        if (store_work_orders(b->a->s, s, COL_MAX, &b->col[s], &e) != 0) {
             app_say(b->a, 1, "cannot read work orders: %s", e.msg);
             continue;
         }
-        if (s != WO_COMPLETED && s != WO_CLOSED && s != WO_CANCELLED)
-            b->a->open_wos += (int64_t)b->col[s].n;
         if (b->sel[s] >= (int)b->col[s].n)
             b->sel[s] = b->col[s].n ? (int)b->col[s].n - 1 : 0;
     }
@@ -157,6 +175,8 @@ static void pick_load(struct board *b)
 
 void board_paint(struct board *b, int y0, int h, int w)
 {
+    if (b->stale)
+        load_cards(b);
     if (b->picking) {
         paint_picker(b, y0, h, w);
         return;
@@ -179,8 +199,12 @@ void board_paint(struct board *b, int y0, int h, int w)
         int s = st[first + i], x = i * (cw + 1);
         int focused = first + i == b->focus;
         char head[64];
-        snprintf(head, sizeof(head), "%s%s (%zu)%s", focused ? "[" : " ", wo_status_name(s),
-                 b->col[s].n, focused ? "]" : " ");
+        if (b->count[s] > (int64_t)b->col[s].n) /* a capped column says so */
+            snprintf(head, sizeof(head), "%s%s (%lld, %zu shown)%s", focused ? "[" : " ",
+                     wo_status_name(s), (long long)b->count[s], b->col[s].n, focused ? "]" : " ");
+        else
+            snprintf(head, sizeof(head), "%s%s (%lld)%s", focused ? "[" : " ", wo_status_name(s),
+                     (long long)b->count[s], focused ? "]" : " ");
         attrset(A_BOLD | (focused ? A_UNDERLINE : 0));
         draw_text(stdscr, y0, x, head, cw, 1);
         attrset(A_NORMAL);
@@ -245,6 +269,8 @@ int board_show_thread_wo(struct board *b, int64_t thread)
 {
     int st[WO_STATUS_COUNT];
     int n = shown(b, st);
+    if (b->stale)
+        load_cards(b);
     for (int f = 0; f < n; f++)
         for (size_t i = 0; i < b->col[st[f]].n; i++)
             if (b->col[st[f]].rows[i].thread == thread) {

@@ -62,6 +62,7 @@ struct app {
     struct health health; /* accounts' sync state, re-read on every reload */
     int64_t pending;      /* unfinished outbox ops */
     int64_t open_wos, open_threads, open_alerts;
+    int counts_due; /* counts wait for the first frame */
 
     struct inbox *inbox;
     struct board *board;
@@ -82,6 +83,7 @@ int app_shell_out(struct app *a, const char *const *argv);
 struct inbox *inbox_new(struct app *a);
 void inbox_free(struct inbox **in);
 void inbox_reload(struct inbox *in); /* the store changed: re-read what is visible */
+void inbox_recount(struct inbox *in); /* the total and the position of the list */
 void inbox_paint(struct inbox *in, int y, int h, int w);
 int inbox_command(struct inbox *in, const char *cmd, const char *arg); /* 1: handled */
 void inbox_accept(struct inbox *in, int purpose, const char *text);

@@ -19,8 +19,9 @@
  * porter never blocks on a full terminal.
  *
  *   first paint  from fork() to the read() that completes the first frame: the tab bar
- *                ("Inbox ("), the list header (" 1/") and the status bar, the last row
+ *                ("1 Inbox"), the list header (" 1/") and the status bar, the last row
  *                painted (" pending"). Exec, dynamic linking and start-up are included.
+ *                (porter paints the rows first and fills in the counts a moment later.)
  *   per key      one key at a time, from write() of the key to the LAST byte of porter's
  *                answer; the answer ends after QUIET_MS without output (the quiet window is
  *                not counted). The time to the first byte is reported beside it. Every key
@@ -764,7 +765,7 @@ static void one_run(const char *porter, const char *db, int64_t inbox_n, int run
     term_start(&t, porter, cfg, db, state);
     t.dump = dump;
     /* the tab bar (first row), the list's position (second row), the status bar (last row) */
-    t.watch[0] = "Inbox (";
+    t.watch[0] = "1 Inbox";
     t.watch[1] = " 1/";
     t.watch[2] = " pending";
     while (!(t.seen[0] && t.seen[1] && t.seen[2]))
