@@ -3583,3 +3583,123 @@ int store_work_order_counts(struct store *s, int64_t *counts, struct err *e)
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : db_err(s, e, rc, "work-order counts");
 }
+
+/* ---- work-order detail and priority ---- */
+
+int store_wo_detail(struct store *s, int64_t wo, struct wo_detail *out, struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *st = prep(s, "SELECT description FROM work_order WHERE id = ?1", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, wo);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        out->description = col_text0(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE
+                   ? err_set(e, STORE_ENOTFOUND, FINAL, "no work order %lld", (long long)wo)
+                   : db_err(s, e, rc, "work order");
+    st = prep(s,
+              "SELECT at, kind, coalesce(old_value, ''), coalesce(new_value, ''), actor, origin"
+              " FROM wo_event WHERE work_order_id = ?1 ORDER BY at, id",
+              e);
+    if (!st) {
+        wo_detail_free(out);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, wo);
+    size_t cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            out->events = xrealloc(out->events, cap * sizeof(*out->events));
+        }
+        struct wo_event_row *r = &out->events[out->n++];
+        r->at = sqlite3_column_int64(st, 0);
+        r->kind = col_text0(st, 1);
+        r->old_value = col_text0(st, 2);
+        r->new_value = col_text0(st, 3);
+        r->actor = col_text0(st, 4);
+        r->origin = col_text0(st, 5);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        wo_detail_free(out);
+        return db_err(s, e, rc, "work-order history");
+    }
+    return 0;
+}
+
+void wo_detail_free(struct wo_detail *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        free(d->events[i].kind);
+        free(d->events[i].old_value);
+        free(d->events[i].new_value);
+        free(d->events[i].actor);
+        free(d->events[i].origin);
+    }
+    free(d->events);
+    free(d->description);
+    memset(d, 0, sizeof(*d));
+}
+
+static int queue_wo_priority_tx(struct store *s, int64_t wo, enum priority prio,
+                                const char *actor, const char *key, struct err *e)
+{
+    sqlite3_stmt *st =
+        prep(s, "SELECT account_id, remote_id, priority FROM work_order WHERE id = ?1", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, wo);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE
+                   ? err_set(e, STORE_ENOTFOUND, FINAL, "no work order %lld", (long long)wo)
+                   : db_err(s, e, rc, "work order");
+    }
+    int64_t account = sqlite3_column_int64(st, 0);
+    char *remote = col_text(st, 1), *old = col_text0(st, 2);
+    sqlite3_finalize(st);
+    rc = 0;
+    if ((st = prep(s,
+                   "UPDATE work_order SET priority = ?2, sync_state = 'pending', sync_error ="
+                   " NULL, updated_at = ?3 WHERE id = ?1",
+                   e))) {
+        sqlite3_bind_int64(st, 1, wo);
+        sqlite3_bind_text(st, 2, priority_name(prio), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, now_ms());
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(s, e, SQLITE_ERROR, "priority");
+        sqlite3_finalize(st);
+    } else {
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = wo_event(s, wo, "priority", old, priority_name(prio), actor, "porter", e);
+    if (rc == 0) {
+        cJSON *p = cJSON_CreateObject();
+        if (remote)
+            cJSON_AddStringToObject(p, "remote_id", remote);
+        cJSON_AddStringToObject(p, "priority", priority_name(prio));
+        rc = outbox_add(s, account, "work_order", wo, 0, "wo_priority", p, key, e);
+        cJSON_Delete(p);
+    }
+    free(remote);
+    free(old);
+    return rc;
+}
+
+int store_queue_wo_priority(struct store *s, int64_t wo, enum priority prio, const char *actor,
+                            struct err *e)
+{
+    char key[48];
+    if (priority_parse(priority_name(prio)) < 0)
+        return err_set(e, STORE_EINVAL, FINAL, "bad priority %d", prio);
+    if (new_idem_key(key, e) != 0 || tx_enter(s, e) != 0)
+        return -1;
+    int rc = queue_wo_priority_tx(s, wo, prio, actor, key, e);
+    return tx_leave(s, rc == 0, rc, e);
+}

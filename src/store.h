@@ -397,6 +397,25 @@ void vendor_list_free(struct vendor_list *l);
 int store_queue_wo_vendor(struct store *s, int64_t wo, int64_t vendor, const char *actor,
                           struct err *e);
 
+/* A work order's description and its history (wo_event), oldest first: who, what, when,
+ * and whether it came from porter, the PMS or a rule. */
+struct wo_event_row {
+    int64_t at;
+    char *kind, *old_value, *new_value, *actor, *origin; /* owned, "" when unknown */
+};
+struct wo_detail {
+    char *description; /* owned */
+    struct wo_event_row *events; /* owned */
+    size_t n;
+};
+int store_wo_detail(struct store *s, int64_t wo, struct wo_detail *out, struct err *e);
+void wo_detail_free(struct wo_detail *d);
+
+/* Change a work order's priority from porter: the row, a wo_event and an outbox op
+ * 'wo_priority', in one transaction. */
+int store_queue_wo_priority(struct store *s, int64_t wo, enum priority prio, const char *actor,
+                            struct err *e);
+
 /* Number of outbox ops in a state ("pending", "sent", ...) for an account (0: all). */
 int store_outbox_count(struct store *s, int64_t account, const char *state, int64_t *n,
                        struct err *e);

@@ -30,6 +30,10 @@ struct board {
     int picking, all_trades, vsel;
     int64_t pick_wo;
     struct vendor_list vendors;
+    /* the detail of one card (Enter): description and history */
+    int detail;
+    int64_t detail_wo;
+    struct wo_detail d;
 };
 
 static int shown(const struct board *b, int *st)
@@ -56,11 +60,13 @@ void board_free(struct board **b)
     for (int s = 0; s < WO_STATUS_COUNT; s++)
         wo_list_free(&(*b)->col[s]);
     vendor_list_free(&(*b)->vendors);
+    wo_detail_free(&(*b)->d);
     free(*b);
     *b = NULL;
 }
 
 static void load_cards(struct board *b);
+static void paint_detail(struct board *b, int y0, int h, int w);
 
 /* The counts always (the tab bar shows them); the cards only when the board is on screen,
  * so that starting in the inbox does not read thousands of cards. */
@@ -181,6 +187,10 @@ void board_paint(struct board *b, int y0, int h, int w)
         paint_picker(b, y0, h, w);
         return;
     }
+    if (b->detail) {
+        paint_detail(b, y0, h, w);
+        return;
+    }
     int st[WO_STATUS_COUNT];
     int n = shown(b, st);
     if (b->focus >= n)
@@ -262,7 +272,115 @@ static void move_card(struct board *b, int *st, int n, int dir)
 
 int board_picking(const struct board *b)
 {
-    return b->picking;
+    return b->picking || b->detail;
+}
+
+static const struct wo_row *selected_card(const struct board *b)
+{
+    int st[WO_STATUS_COUNT];
+    int n = shown(b, st);
+    int s = st[b->focus < n ? b->focus : 0];
+    return b->col[s].n ? &b->col[s].rows[b->sel[s]] : NULL;
+}
+
+static void fmt_when(char *out, size_t n, int64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, n, "%b %d %H:%M", &tm);
+}
+
+struct dl {
+    int y, y1;
+    int w;
+};
+
+static void dline(struct dl *o, attr_t at, const char *text)
+{
+    if (o->y < o->y1) {
+        attrset(at);
+        draw_remote(stdscr, o->y, 1, text, o->w - 2, 1);
+        attrset(A_NORMAL);
+    }
+    o->y++;
+}
+
+static void wrap_cb(const char *line, size_t n, void *arg)
+{
+    char buf[512];
+    snprintf(buf, sizeof(buf), "  %.*s", (int)(n < 500 ? n : 500), line);
+    dline(arg, A_NORMAL, buf);
+}
+
+/* One card in full: what it is, where, who, its sync state, the description and every
+ * change with who made it and whether it came from porter, the PMS or a rule. */
+static void paint_detail(struct board *b, int y0, int h, int w)
+{
+    attrset(A_NORMAL);
+    for (int y = y0; y < y0 + h; y++)
+        draw_blank(stdscr, y, 0, w);
+    const struct wo_row *c = NULL;
+    for (int s = 0; s < WO_STATUS_COUNT && !c; s++)
+        for (size_t i = 0; i < b->col[s].n; i++)
+            if (b->col[s].rows[i].id == b->detail_wo)
+                c = &b->col[s].rows[i];
+    struct dl o = {y0, y0 + h, w};
+    char buf[700];
+    if (!c) {
+        dline(&o, A_NORMAL, "This work order is no longer on the board (Esc).");
+        return;
+    }
+    snprintf(buf, sizeof(buf), "%s#%lld %s", c->priority == PRIO_EMERGENCY ? "!! " : "",
+             (long long)c->id, c->title);
+    dline(&o, A_BOLD, buf);
+    snprintf(buf, sizeof(buf), "%s · priority %s · %s%s", wo_status_name(c->status),
+             priority_name(c->priority), c->trade[0] ? "trade " : "no trade", c->trade);
+    dline(&o, A_NORMAL, buf);
+    snprintf(buf, sizeof(buf), "%s%s%s · vendor: %s", c->property, c->unit[0] ? " / " : "",
+             c->unit, c->vendor[0] ? c->vendor : "none (d dispatches)");
+    dline(&o, A_NORMAL, buf);
+    snprintf(buf, sizeof(buf), "sync: %s%s%s%s", c->sync_state,
+             c->sync_error ? " — the PMS said: " : "", c->sync_error ? c->sync_error : "",
+             c->remote_id ? "" : " (not yet created at the PMS)");
+    dline(&o, strcmp(c->sync_state, "failed") == 0 ? draw_attr(R_BAD) : A_NORMAL, buf);
+    if (b->d.description && *b->d.description) {
+        dline(&o, A_NORMAL, "");
+        char *clean = text_clean(b->d.description, strlen(b->d.description), TEXT_MULTILINE);
+        text_wrap(clean, w - 4, wrap_cb, &o);
+        free(clean);
+    }
+    dline(&o, A_NORMAL, "");
+    dline(&o, A_BOLD | A_UNDERLINE, "History");
+    for (size_t i = 0; i < b->d.n; i++) {
+        const struct wo_event_row *ev = &b->d.events[i];
+        char when[32];
+        fmt_when(when, sizeof(when), ev->at);
+        if (ev->old_value[0])
+            snprintf(buf, sizeof(buf), "%s  %-8s %s -> %s  by %s (%s)", when, ev->kind,
+                     ev->old_value, ev->new_value, ev->actor[0] ? ev->actor : "?", ev->origin);
+        else
+            snprintf(buf, sizeof(buf), "%s  %-8s %s  by %s (%s)", when, ev->kind, ev->new_value,
+                     ev->actor[0] ? ev->actor : "?", ev->origin);
+        dline(&o, strcmp(ev->origin, "porter") == 0 ? A_NORMAL : draw_attr(R_DIM), buf);
+    }
+    if (!b->d.n)
+        dline(&o, A_NORMAL, "  (no change recorded yet)");
+}
+
+static void open_detail(struct board *b)
+{
+    struct err e;
+    const struct wo_row *c = selected_card(b);
+    if (!c)
+        return;
+    wo_detail_free(&b->d);
+    if (store_wo_detail(b->a->s, c->id, &b->d, &e) != 0) {
+        app_say(b->a, 1, "%s", e.msg);
+        return;
+    }
+    b->detail = 1;
+    b->detail_wo = c->id;
 }
 
 int board_show_thread_wo(struct board *b, int64_t thread)
@@ -282,9 +400,35 @@ int board_show_thread_wo(struct board *b, int64_t thread)
     return 0;
 }
 
+static void set_priority(struct board *b, const char *text)
+{
+    struct err e;
+    const struct wo_row *c = selected_card(b);
+    int p = priority_parse(text);
+    if (!c)
+        return;
+    if (p < 0) {
+        app_say(b->a, 1, "'%s': expected low, normal, high or emergency", text);
+        return;
+    }
+    int64_t id = c->id;
+    if (store_queue_wo_priority(b->a->s, id, (enum priority)p, b->a->me, &e) != 0) {
+        app_say(b->a, 1, "#%lld: %s", (long long)id, e.msg);
+        return;
+    }
+    app_say(b->a, 0, "#%lld priority %s: pending until the PMS confirms it", (long long)id, text);
+    board_reload(b);
+    if (b->detail)
+        open_detail(b);
+}
+
 void board_accept(struct board *b, int purpose, const char *text)
 {
     struct err e;
+    if (purpose == P_PRIORITY) {
+        set_priority(b, text);
+        return;
+    }
     if (purpose != P_NEW_WO)
         return;
     while (*text == ' ')
@@ -354,6 +498,15 @@ static int picker_command(struct board *b, const char *cmd)
 
 int board_command(struct board *b, const char *cmd, const char *arg)
 {
+    if (b->detail && (strcmp(cmd, "back") == 0 || strcmp(cmd, "open") == 0)) {
+        b->detail = 0;
+        b->a->dirty = 1;
+        return 1;
+    }
+    if (b->detail && strcmp(cmd, "priority") != 0 && strcmp(cmd, "dispatch") != 0 &&
+        strcmp(cmd, "jump") != 0 && strcmp(cmd, "move-left") != 0 &&
+        strcmp(cmd, "move-right") != 0)
+        b->detail = 0; /* anything else goes back to the columns first */
     if (b->picking)
         return picker_command(b, cmd) || (app_say(b->a, 0, "Enter chooses, Esc cancels"), 1);
     int st[WO_STATUS_COUNT];
@@ -379,8 +532,18 @@ int board_command(struct board *b, const char *cmd, const char *arg)
                 pick_load(b);
             }
         }
-    } else if (strcmp(cmd, "open") == 0 || strcmp(cmd, "back") == 0) {
+    } else if (strcmp(cmd, "open") == 0) {
+        open_detail(b);
+    } else if (strcmp(cmd, "back") == 0) {
         return 0;
+    } else if (strcmp(cmd, "priority") == 0) {
+        if (!len)
+            app_say(b->a, 0, "no work order selected");
+        else if (arg)
+            board_accept(b, P_PRIORITY, arg);
+        else
+            app_prompt(b->a, "Priority (low normal high emergency): ",
+                       priority_name(b->col[s].rows[b->sel[s]].priority), P_PRIORITY, NULL);
     } else if (strcmp(cmd, "new") == 0) {
         if (arg)
             board_accept(b, P_NEW_WO, arg);

@@ -31,6 +31,7 @@ enum purpose {
     P_HELP_FILTER,
     P_WO_TITLE,  /* a work order from the open thread */
     P_NEW_WO,    /* a work order from the board */
+    P_PRIORITY,  /* the selected card's priority */
 };
 
 struct inbox;

@@ -130,6 +130,12 @@ keys d
 ok "d opens the vendor picker" wait_for "Dispatch a vendor for #[0-9]+"
 keys Enter
 ok "Enter dispatches the vendor (queued for the PMS)" wait_for "dispatched to .*: pending"
+keys p C-u && keys -l high && keys Enter
+ok "p sets the priority (queued)" wait_for "priority high: pending"
+keys Enter
+ok "Enter shows the card's history: who, what, from where" wait_for "priority .* -> high +by tester \(porter\)"
+ok "and the dispatch before it" wait_for "vendor .*by tester \(porter\)"
+keys Escape
 keys 1
 ok "1 is back in the inbox" wait_for "Nora Jensen|Oliver Brown"
 
