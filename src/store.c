@@ -244,6 +244,11 @@ extern const char porter_schema_sql[];
       " WHERE message_fts MATCH ?1 ORDER BY rank LIMIT ?2") \
     X(WO_LIST_STATUS, WO_SELECT " WHERE w.status = ?1" WO_ORDER) \
     X(WO_LIST_ALL, WO_SELECT " WHERE ?1 IS NULL" WO_ORDER) \
+    X(WO_LIST_FILTERED, WO_SELECT " WHERE w.status = ?1 AND (?3 = 0 OR w.priority = 'emergency')" \
+      " AND (?4 IS NULL OR (coalesce(w.due_date, '') <> '' AND w.due_date < ?4))" \
+      " AND (?5 IS NULL OR w.title LIKE ?5 ESCAPE '\\' OR p.name LIKE ?5 ESCAPE '\\'" \
+      "   OR u.name LIKE ?5 ESCAPE '\\' OR v.name LIKE ?5 ESCAPE '\\' OR w.trade LIKE ?5 ESCAPE '\\')" \
+      WO_ORDER) \
     X(INBOUND_PUT, "INSERT INTO inbound_event(account_id, event_id, kind, body, received_at)" \
       " VALUES (?1, ?2, coalesce(?3, ''), ?4, ?5) ON CONFLICT(account_id, event_id) DO NOTHING") \
     X(THREAD_GET, "SELECT " THREAD_COLS " FROM thread t" THREAD_JOINS " WHERE t.id = ?1") \
@@ -2069,14 +2074,42 @@ void search_hits_free(struct search_hits *h)
 
 int store_work_orders(struct store *s, int status, size_t limit, struct wo_list *out, struct err *e)
 {
+    return store_work_orders_filtered(s, status, NULL, limit, out, e);
+}
+
+int store_work_orders_filtered(struct store *s, int status, const struct wo_filter *f,
+                               size_t limit, struct wo_list *out, struct err *e)
+{
     out->rows = NULL;
     out->n = 0;
-    sqlite3_stmt *st = stmt(s, status >= 0 ? STMT_WO_LIST_STATUS : STMT_WO_LIST_ALL, e);
+    int filtered = f && status >= 0 && (f->emergency || f->overdue_before || f->text);
+    sqlite3_stmt *st = stmt(s,
+                            filtered      ? STMT_WO_LIST_FILTERED
+                            : status >= 0 ? STMT_WO_LIST_STATUS
+                                          : STMT_WO_LIST_ALL,
+                            e);
     if (!st)
         return -1;
     if (status >= 0)
         bind_text(st, 1, wo_status_name((enum wo_status)status));
     sqlite3_bind_int64(st, 2, (int64_t)limit);
+    char like[300];
+    if (filtered) {
+        sqlite3_bind_int(st, 3, f->emergency);
+        bind_text(st, 4, f->overdue_before);
+        if (f->text) { /* a substring, with LIKE's own characters taken literally */
+            size_t o = 0;
+            like[o++] = '%';
+            for (const char *p = f->text; *p && o < sizeof(like) - 3; p++) {
+                if (*p == '%' || *p == '_' || *p == '\\')
+                    like[o++] = '\\';
+                like[o++] = *p;
+            }
+            like[o++] = '%';
+            like[o] = '\0';
+            bind_text(st, 5, like);
+        }
+    }
     out->rows = xcalloc(limit ? limit : 1, sizeof(*out->rows));
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->n < limit) {

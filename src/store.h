@@ -353,6 +353,16 @@ struct wo_list {
 int store_work_orders(struct store *s, int status, size_t limit, struct wo_list *out,
                       struct err *e);
 void wo_list_free(struct wo_list *l);
+/* The same, narrowed (a column of the board under a filter): emergencies only; due before
+ * a "YYYY-MM-DD" date (overdue); a substring of the title, property, unit, vendor or
+ * trade (any text is safe). */
+struct wo_filter {
+    int emergency;
+    const char *overdue_before;
+    const char *text;
+};
+int store_work_orders_filtered(struct store *s, int status, const struct wo_filter *f,
+                               size_t limit, struct wo_list *out, struct err *e);
 /* Work orders per canonical status (counts[WO_STATUS_COUNT]), for column headers. */
 int store_work_order_counts(struct store *s, int64_t *counts, struct err *e);
 

@@ -468,7 +468,7 @@ static void editor_key(struct app *a, int code, wint_t ch)
             command_line(a, line);
         else if (purpose == P_HELP_FILTER)
             snprintf(a->help_filter, sizeof(a->help_filter), "%.127s", line);
-        else if (purpose == P_NEW_WO || purpose == P_PRIORITY)
+        else if (purpose == P_NEW_WO || purpose == P_PRIORITY || purpose == P_BOARD_FILTER)
             board_accept(a->board, purpose, line);
         else
             inbox_accept(a->inbox, purpose, line);

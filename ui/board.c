@@ -30,6 +30,9 @@ struct board {
     int picking, all_trades, vsel;
     int64_t pick_wo;
     struct vendor_list vendors;
+    /* filters: emergencies only, overdue, a text */
+    int f_emergency, f_overdue;
+    char f_text[128];
     /* the detail of one card (Enter): description and history */
     int detail;
     int64_t detail_wo;
@@ -67,6 +70,12 @@ void board_free(struct board **b)
 
 static void load_cards(struct board *b);
 static void paint_detail(struct board *b, int y0, int h, int w);
+static void today_str(char *out, size_t n);
+
+static int filtering(const struct board *b)
+{
+    return b->f_emergency || b->f_overdue || b->f_text[0];
+}
 
 /* The counts always (the tab bar shows them); the cards only when the board is on screen,
  * so that starting in the inbox does not read thousands of cards. */
@@ -88,9 +97,14 @@ static void load_cards(struct board *b)
 {
     struct err e;
     b->stale = 0;
+    char today[16];
+    today_str(today, sizeof(today));
+    struct wo_filter f = {.emergency = b->f_emergency,
+                          .overdue_before = b->f_overdue ? today : NULL,
+                          .text = b->f_text[0] ? b->f_text : NULL};
     for (int s = 0; s < WO_STATUS_COUNT; s++) {
         wo_list_free(&b->col[s]);
-        if (store_work_orders(b->a->s, s, COL_MAX, &b->col[s], &e) != 0) {
+        if (store_work_orders_filtered(b->a->s, s, &f, COL_MAX, &b->col[s], &e) != 0) {
             app_say(b->a, 1, "cannot read work orders: %s", e.msg);
             continue;
         }
@@ -209,7 +223,11 @@ void board_paint(struct board *b, int y0, int h, int w)
         int s = st[first + i], x = i * (cw + 1);
         int focused = first + i == b->focus;
         char head[64];
-        if (b->count[s] > (int64_t)b->col[s].n) /* a capped column says so */
+        if (filtering(b))
+            snprintf(head, sizeof(head), "%s%s (%zu%s of %lld)%s", focused ? "[" : " ",
+                     wo_status_name(s), b->col[s].n, b->col[s].n == COL_MAX ? "+" : "",
+                     (long long)b->count[s], focused ? "]" : " ");
+        else if (b->count[s] > (int64_t)b->col[s].n) /* a capped column says so */
             snprintf(head, sizeof(head), "%s%s (%lld, %zu shown)%s", focused ? "[" : " ",
                      wo_status_name(s), (long long)b->count[s], b->col[s].n, focused ? "]" : " ");
         else
@@ -235,9 +253,13 @@ void board_paint(struct board *b, int y0, int h, int w)
         if (i < fit - 1)
             draw_column_rule(stdscr, y0, x + cw, h);
     }
-    char foot[128];
-    snprintf(foot, sizeof(foot), "%s%d of %d columns  h/l: columns  H/L: move card  C: closed",
-             first > 0 ? "< " : "", fit, n);
+    char foot[256];
+    if (filtering(b))
+        snprintf(foot, sizeof(foot), "filter:%s%s%s%s  (x clears)", b->f_emergency ? " emergency" : "",
+                 b->f_overdue ? " overdue" : "", b->f_text[0] ? " " : "", b->f_text);
+    else
+        snprintf(foot, sizeof(foot), "%s%d of %d columns  h/l: columns  H/L: move  Enter: detail",
+                 first > 0 ? "< " : "", fit, n);
     attrset(draw_attr(R_DIM));
     draw_text(stdscr, y0 + h - 1, 0, foot, w, 1);
     attrset(A_NORMAL);
@@ -425,6 +447,12 @@ static void set_priority(struct board *b, const char *text)
 void board_accept(struct board *b, int purpose, const char *text)
 {
     struct err e;
+    if (purpose == P_BOARD_FILTER) {
+        snprintf(b->f_text, sizeof(b->f_text), "%s", text);
+        load_cards(b);
+        b->a->dirty = 1;
+        return;
+    }
     if (purpose == P_PRIORITY) {
         set_priority(b, text);
         return;
@@ -534,6 +562,21 @@ int board_command(struct board *b, const char *cmd, const char *arg)
         }
     } else if (strcmp(cmd, "open") == 0) {
         open_detail(b);
+    } else if (strcmp(cmd, "filter-emergency") == 0 || strcmp(cmd, "filter-overdue") == 0 ||
+               strcmp(cmd, "filter-clear") == 0) {
+        if (cmd[7] == 'e')
+            b->f_emergency = !b->f_emergency;
+        else if (cmd[7] == 'o')
+            b->f_overdue = !b->f_overdue;
+        else
+            b->f_emergency = b->f_overdue = 0, b->f_text[0] = '\0';
+        load_cards(b);
+    } else if (strcmp(cmd, "filter") == 0) {
+        if (arg)
+            board_accept(b, P_BOARD_FILTER, arg);
+        else
+            app_prompt(b->a, "Board filter (title, property, unit, vendor, trade): ", b->f_text,
+                       P_BOARD_FILTER, NULL);
     } else if (strcmp(cmd, "back") == 0) {
         return 0;
     } else if (strcmp(cmd, "priority") == 0) {

@@ -32,6 +32,7 @@ enum purpose {
     P_WO_TITLE,  /* a work order from the open thread */
     P_NEW_WO,    /* a work order from the board */
     P_PRIORITY,  /* the selected card's priority */
+    P_BOARD_FILTER, /* the board's text filter */
 };
 
 struct inbox;

@@ -136,6 +136,15 @@ keys Enter
 ok "Enter shows the card's history: who, what, from where" wait_for "priority .* -> high +by tester \(porter\)"
 ok "and the dispatch before it" wait_for "vendor .*by tester \(porter\)"
 keys Escape
+keys !
+ok "! shows emergencies only" wait_for "filter: emergency"
+ok "non-emergencies leave the board" gone "Replace key box"
+keys x
+ok "x brings them back" wait_for "Replace key box"
+keys / && keys -l gas && keys Enter
+ok "/ filters the board by text" wait_for "Check gas smell"
+ok "and only that" gone "Unblock shower drain"
+keys x
 keys 1
 ok "1 is back in the inbox" wait_for "Nora Jensen|Oliver Brown"
 
