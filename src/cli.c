@@ -430,8 +430,7 @@ int cli_doctor(struct config *c, struct store *s, int argc, char **argv)
     } else if (store_check(db, &e) != 0) {
         failed |= check_line("FAIL", "database", "%s: %s", c->db_path, e.msg);
     } else {
-        check_line("ok", "database", "%s: schema %d, integrity ok", c->db_path,
-                   store_version(db));
+        check_line("ok", "database", "%s: schema %d, integrity ok", c->db_path, store_version(db));
     }
     store_close(&db);
     if (c->naccounts == 0) {
@@ -456,15 +455,17 @@ int cli_doctor(struct config *c, struct store *s, int argc, char **argv)
         const char *name = engine_account_name(g, i);
         const struct account_conf *ac = config_account(c, name);
         if (engine_probe(g, i, &ms, &e) == 0)
-            check_line("ok", "account", "%s (%s): reachable and authenticated, first page read "
+            check_line("ok", "account",
+                       "%s (%s): reachable and authenticated, first page read "
                        "in %lld ms",
                        name, ac ? ac->adapter : "?", (long long)ms);
         else
-            failed |= check_line("FAIL", "account", "%s (%s): %s", name, ac ? ac->adapter : "?",
-                                 e.msg);
+            failed |=
+                check_line("FAIL", "account", "%s (%s): %s", name, ac ? ac->adapter : "?", e.msg);
     }
     if (engine_accounts(g) < c->naccounts)
-        failed |= check_line("FAIL", "account", "%zu account(s) name an adapter this porter "
+        failed |= check_line("FAIL", "account",
+                             "%zu account(s) name an adapter this porter "
                              "does not have (see porter config)",
                              c->naccounts - engine_accounts(g));
     engine_free(&g);

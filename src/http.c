@@ -585,8 +585,8 @@ int http_request(struct http_client *c, const struct http_req *rq, struct http_r
     if (spent > 0 && status != 429)
         ratelim_block_until(c->rl, mono_ms() + spent);
     if (status == 429)
-        ratelim_block_until(c->rl, mono_ms() + (out->retry_after_ms >= 0 ? out->retry_after_ms
-                                                                          : backoff));
+        ratelim_block_until(c->rl,
+                            mono_ms() + (out->retry_after_ms >= 0 ? out->retry_after_ms : backoff));
 
     /* 5. log */
     char waited_s[48] = "";
@@ -604,8 +604,7 @@ int http_request(struct http_client *c, const struct http_req *rq, struct http_r
     }
     if (status == 429)
         log_warn(HTTP_MOD, "%s%s%s %s: 429, requests blocked for %lld ms", name, sep, rq->method,
-                 url,
-                 (long long)(out->retry_after_ms >= 0 ? out->retry_after_ms : backoff));
+                 url, (long long)(out->retry_after_ms >= 0 ? out->retry_after_ms : backoff));
     if (out->len) {
         char dbg_resp[LOG_BODY_OUT];
         body_for_log(out->body, out->len, dbg_resp);

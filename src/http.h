@@ -44,11 +44,11 @@ void ratelim_stats(struct ratelim *r, int64_t *limited, int64_t *waited_ms);
 /* ---- client ---- */
 
 struct http_opts {
-    int connect_timeout_ms; /* default 5000 */
-    int timeout_ms;         /* whole request; default 30000 */
-    const char *user_agent; /* default "porter/VERSION" */
-    const char *log_name;   /* borrowed: prefix for log lines, e.g. the account name */
-    const char *ca_file;    /* borrowed: extra CA bundle (tests), may be NULL */
+    int connect_timeout_ms;   /* default 5000 */
+    int timeout_ms;           /* whole request; default 30000 */
+    const char *user_agent;   /* default "porter/VERSION" */
+    const char *log_name;     /* borrowed: prefix for log lines, e.g. the account name */
+    const char *ca_file;      /* borrowed: extra CA bundle (tests), may be NULL */
     const atomic_int *cancel; /* borrowed, may be NULL: when it becomes non-zero, a request
                                  in flight is abandoned (RETRY_LATER, "cancelled") so that a
                                  shutdown does not wait out a slow PMS */

@@ -1240,9 +1240,8 @@ static int work_order_upsert_tx(struct store *s, int64_t account, const struct r
     int merge = wo && r->remote_updated_at >= stored_updated && !r->status_unknown;
     if (r->status_unknown)
         resolved = wo ? local : wo_status_name(WO_NEW);
-    if (merge &&
-        merge_status(s, account, wo, local, pending, wo_status_name(r->status), &resolved, e) !=
-            0) {
+    if (merge && merge_status(s, account, wo, local, pending, wo_status_name(r->status), &resolved,
+                              e) != 0) {
         free(local);
         return -1;
     }
@@ -2077,8 +2076,8 @@ int store_work_orders(struct store *s, int status, size_t limit, struct wo_list 
     return store_work_orders_filtered(s, status, NULL, limit, out, e);
 }
 
-int store_work_orders_filtered(struct store *s, int status, const struct wo_filter *f,
-                               size_t limit, struct wo_list *out, struct err *e)
+int store_work_orders_filtered(struct store *s, int status, const struct wo_filter *f, size_t limit,
+                               struct wo_list *out, struct err *e)
 {
     out->rows = NULL;
     out->n = 0;
@@ -3110,13 +3109,42 @@ static sqlite3_stmt *prep(struct store *s, const char *sql, struct err *e)
     return st;
 }
 
-#define GROW(list, cap)                                                                            \
-    do {                                                                                           \
-        if ((list)->n == (cap)) {                                                                  \
-            (cap) = (cap) ? (cap) * 2 : 16;                                                        \
-            (list)->rows = xrealloc((list)->rows, (cap) * sizeof(*(list)->rows));                  \
-        }                                                                                          \
-    } while (0)
+/* Step `st` to its end (finalizing it), appending one element of `size` bytes per row to
+ * *rows, filled by fill(). 0, or -1 with the rows collected so far left for the caller's
+ * free function. */
+static int collect(struct store *s, sqlite3_stmt *st, size_t size,
+                   void (*fill)(sqlite3_stmt *st, void *row), void **rows, size_t *n,
+                   const char *what, struct err *e)
+{
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *rows = xrealloc(*rows, cap * size);
+        }
+        void *row = (char *)*rows + *n * size;
+        memset(row, 0, size);
+        fill(st, row);
+        (*n)++;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, e, rc, what);
+}
+
+static void fill_alert(sqlite3_stmt *st, void *row)
+{
+    struct alert_row *r = row;
+    r->id = sqlite3_column_int64(st, 0);
+    r->account = col_text0(st, 1);
+    r->kind = col_text0(st, 2);
+    r->subject = col_text0(st, 3);
+    r->message = col_text0(st, 4);
+    r->first_seen = sqlite3_column_int64(st, 5);
+    r->last_seen = sqlite3_column_int64(st, 6);
+    r->count = sqlite3_column_int64(st, 7);
+    r->acked_at = sqlite3_column_int64(st, 8);
+}
 
 int store_alerts(struct store *s, int include_acked, size_t limit, struct alert_list *out,
                  struct err *e)
@@ -3133,25 +3161,10 @@ int store_alerts(struct store *s, int include_acked, size_t limit, struct alert_
         return -1;
     sqlite3_bind_int(st, 1, include_acked);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        GROW(out, cap);
-        struct alert_row *r = &out->rows[out->n++];
-        r->id = sqlite3_column_int64(st, 0);
-        r->account = col_text0(st, 1);
-        r->kind = col_text0(st, 2);
-        r->subject = col_text0(st, 3);
-        r->message = col_text0(st, 4);
-        r->first_seen = sqlite3_column_int64(st, 5);
-        r->last_seen = sqlite3_column_int64(st, 6);
-        r->count = sqlite3_column_int64(st, 7);
-        r->acked_at = sqlite3_column_int64(st, 8);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    if (collect(s, st, sizeof(*out->rows), fill_alert, (void **)&out->rows, &out->n, "alerts", e) !=
+        0) {
         alert_list_free(out);
-        return db_err(s, e, rc, "alerts");
+        return -1;
     }
     return 0;
 }
@@ -3191,9 +3204,25 @@ int store_alert_ack(struct store *s, int64_t alert, struct err *e)
 {
     if (tx_enter(s, e) != 0)
         return -1;
-    int rc = write1(s, "UPDATE alert SET acked_at = ?2 WHERE id = ?1", alert, now_ms(), "alert",
-                    e);
+    int rc = write1(s, "UPDATE alert SET acked_at = ?2 WHERE id = ?1", alert, now_ms(), "alert", e);
     return tx_leave(s, rc == 0, rc, e);
+}
+
+static void fill_conflict(sqlite3_stmt *st, void *row)
+{
+    struct conflict_row *r = row;
+    r->id = sqlite3_column_int64(st, 0);
+    r->row_id = sqlite3_column_int64(st, 1);
+    r->account = col_text0(st, 2);
+    r->entity = col_text0(st, 3);
+    r->field = col_text0(st, 4);
+    r->title = col_text0(st, 5);
+    r->base = col_text0(st, 6);
+    r->local = col_text0(st, 7);
+    r->remote = col_text0(st, 8);
+    r->winner = col_text0(st, 9);
+    r->rule = col_text0(st, 10);
+    r->created_at = sqlite3_column_int64(st, 11);
 }
 
 int store_conflicts(struct store *s, size_t limit, struct conflict_list *out, struct err *e)
@@ -3212,28 +3241,10 @@ int store_conflicts(struct store *s, size_t limit, struct conflict_list *out, st
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        GROW(out, cap);
-        struct conflict_row *r = &out->rows[out->n++];
-        r->id = sqlite3_column_int64(st, 0);
-        r->row_id = sqlite3_column_int64(st, 1);
-        r->account = col_text0(st, 2);
-        r->entity = col_text0(st, 3);
-        r->field = col_text0(st, 4);
-        r->title = col_text0(st, 5);
-        r->base = col_text0(st, 6);
-        r->local = col_text0(st, 7);
-        r->remote = col_text0(st, 8);
-        r->winner = col_text0(st, 9);
-        r->rule = col_text0(st, 10);
-        r->created_at = sqlite3_column_int64(st, 11);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    if (collect(s, st, sizeof(*out->rows), fill_conflict, (void **)&out->rows, &out->n, "conflicts",
+                e) != 0) {
         conflict_list_free(out);
-        return db_err(s, e, rc, "conflicts");
+        return -1;
     }
     return 0;
 }
@@ -3269,9 +3280,9 @@ static int conflict_resolve_tx(struct store *s, int64_t id, int keep_local, cons
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         sqlite3_finalize(st);
-        return rc == SQLITE_DONE ? err_set(e, STORE_ENOTFOUND, FINAL,
-                                           "no open conflict %lld", (long long)id)
-                                 : db_err(s, e, rc, "conflict");
+        return rc == SQLITE_DONE
+                   ? err_set(e, STORE_ENOTFOUND, FINAL, "no open conflict %lld", (long long)id)
+                   : db_err(s, e, rc, "conflict");
     }
     char *entity = col_text0(st, 0), *field = col_text0(st, 2);
     int64_t row = sqlite3_column_int64(st, 1);
@@ -3342,6 +3353,21 @@ int store_conflict_resolve(struct store *s, int64_t conflict, int keep_local, co
     return tx_leave(s, rc == 0, rc, e);
 }
 
+static void fill_op(sqlite3_stmt *st, void *row)
+{
+    struct op_row *r = row;
+    r->id = sqlite3_column_int64(st, 0);
+    r->entity_id = sqlite3_column_int64(st, 1);
+    r->account = col_text0(st, 2);
+    r->entity = col_text0(st, 3);
+    r->op = col_text0(st, 4);
+    r->state = col_text0(st, 5);
+    r->error = col_text0(st, 6);
+    r->what = col_text0(st, 7);
+    r->attempts = sqlite3_column_int(st, 8);
+    r->created_at = sqlite3_column_int64(st, 9);
+}
+
 int store_failed_ops(struct store *s, size_t limit, struct op_list *out, struct err *e)
 {
     memset(out, 0, sizeof(*out));
@@ -3358,26 +3384,10 @@ int store_failed_ops(struct store *s, size_t limit, struct op_list *out, struct 
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        GROW(out, cap);
-        struct op_row *r = &out->rows[out->n++];
-        r->id = sqlite3_column_int64(st, 0);
-        r->entity_id = sqlite3_column_int64(st, 1);
-        r->account = col_text0(st, 2);
-        r->entity = col_text0(st, 3);
-        r->op = col_text0(st, 4);
-        r->state = col_text0(st, 5);
-        r->error = col_text0(st, 6);
-        r->what = col_text0(st, 7);
-        r->attempts = sqlite3_column_int(st, 8);
-        r->created_at = sqlite3_column_int64(st, 9);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    if (collect(s, st, sizeof(*out->rows), fill_op, (void **)&out->rows, &out->n, "failed ops",
+                e) != 0) {
         op_list_free(out);
-        return db_err(s, e, rc, "failed ops");
+        return -1;
     }
     return 0;
 }
@@ -3401,8 +3411,8 @@ void op_list_free(struct op_list *l)
 static int64_t op_message(struct store *s, int64_t op)
 {
     int64_t msg = 0;
-    sqlite3_stmt *st = prep(s, "SELECT entity_id FROM outbox WHERE id = ?1 AND entity = 'message'",
-                            NULL);
+    sqlite3_stmt *st =
+        prep(s, "SELECT entity_id FROM outbox WHERE id = ?1 AND entity = 'message'", NULL);
     if (st) {
         sqlite3_bind_int64(st, 1, op);
         if (sqlite3_step(st) == SQLITE_ROW)
@@ -3455,6 +3465,15 @@ int store_op_discard(struct store *s, int64_t op, struct err *e)
     return tx_leave(s, rc == 0, rc, e);
 }
 
+static void fill_owner(sqlite3_stmt *st, void *row)
+{
+    struct owner_row *r = row;
+    r->entity = col_text0(st, 0);
+    r->field = col_text0(st, 1);
+    r->owner = col_text0(st, 2);
+    r->rule = col_text0(st, 3);
+}
+
 int store_field_owners(struct store *s, struct owner_list *out, struct err *e)
 {
     memset(out, 0, sizeof(*out));
@@ -3462,20 +3481,10 @@ int store_field_owners(struct store *s, struct owner_list *out, struct err *e)
         prep(s, "SELECT entity, field, owner, rule FROM field_owner ORDER BY entity, field", e);
     if (!st)
         return -1;
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        GROW(out, cap);
-        struct owner_row *r = &out->rows[out->n++];
-        r->entity = col_text0(st, 0);
-        r->field = col_text0(st, 1);
-        r->owner = col_text0(st, 2);
-        r->rule = col_text0(st, 3);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    if (collect(s, st, sizeof(*out->rows), fill_owner, (void **)&out->rows, &out->n, "ownership",
+                e) != 0) {
         owner_list_free(out);
-        return db_err(s, e, rc, "ownership");
+        return -1;
     }
     return 0;
 }
@@ -3493,6 +3502,17 @@ void owner_list_free(struct owner_list *l)
 }
 
 /* ---- vendor dispatch ---- */
+
+static void fill_vendor(sqlite3_stmt *st, void *row)
+{
+    struct vendor_row *r = row;
+    r->id = sqlite3_column_int64(st, 0);
+    r->name = col_text0(st, 1);
+    r->trade = col_text0(st, 2);
+    r->phone = col_text0(st, 3);
+    r->insurance_expires = col_text0(st, 4);
+    r->preferred = sqlite3_column_int(st, 5);
+}
 
 int store_vendors_for_wo(struct store *s, int64_t wo, int all_trades, struct vendor_list *out,
                          struct err *e)
@@ -3512,22 +3532,10 @@ int store_vendors_for_wo(struct store *s, int64_t wo, int all_trades, struct ven
         return -1;
     sqlite3_bind_int64(st, 1, wo);
     sqlite3_bind_int(st, 2, all_trades);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        GROW(out, cap);
-        struct vendor_row *r = &out->rows[out->n++];
-        r->id = sqlite3_column_int64(st, 0);
-        r->name = col_text0(st, 1);
-        r->trade = col_text0(st, 2);
-        r->phone = col_text0(st, 3);
-        r->insurance_expires = col_text0(st, 4);
-        r->preferred = sqlite3_column_int(st, 5);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    if (collect(s, st, sizeof(*out->rows), fill_vendor, (void **)&out->rows, &out->n, "vendors",
+                e) != 0) {
         vendor_list_free(out);
-        return db_err(s, e, rc, "vendors");
+        return -1;
     }
     return 0;
 }
@@ -3619,6 +3627,17 @@ int store_work_order_counts(struct store *s, int64_t *counts, struct err *e)
 
 /* ---- work-order detail and priority ---- */
 
+static void fill_wo_event(sqlite3_stmt *st, void *row)
+{
+    struct wo_event_row *r = row;
+    r->at = sqlite3_column_int64(st, 0);
+    r->kind = col_text0(st, 1);
+    r->old_value = col_text0(st, 2);
+    r->new_value = col_text0(st, 3);
+    r->actor = col_text0(st, 4);
+    r->origin = col_text0(st, 5);
+}
+
 int store_wo_detail(struct store *s, int64_t wo, struct wo_detail *out, struct err *e)
 {
     memset(out, 0, sizeof(*out));
@@ -3643,24 +3662,10 @@ int store_wo_detail(struct store *s, int64_t wo, struct wo_detail *out, struct e
         return -1;
     }
     sqlite3_bind_int64(st, 1, wo);
-    size_t cap = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (out->n == cap) {
-            cap = cap ? cap * 2 : 16;
-            out->events = xrealloc(out->events, cap * sizeof(*out->events));
-        }
-        struct wo_event_row *r = &out->events[out->n++];
-        r->at = sqlite3_column_int64(st, 0);
-        r->kind = col_text0(st, 1);
-        r->old_value = col_text0(st, 2);
-        r->new_value = col_text0(st, 3);
-        r->actor = col_text0(st, 4);
-        r->origin = col_text0(st, 5);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    if (collect(s, st, sizeof(*out->events), fill_wo_event, (void **)&out->events, &out->n,
+                "work-order history", e) != 0) {
         wo_detail_free(out);
-        return db_err(s, e, rc, "work-order history");
+        return -1;
     }
     return 0;
 }
@@ -3679,8 +3684,8 @@ void wo_detail_free(struct wo_detail *d)
     memset(d, 0, sizeof(*d));
 }
 
-static int queue_wo_priority_tx(struct store *s, int64_t wo, enum priority prio,
-                                const char *actor, const char *key, struct err *e)
+static int queue_wo_priority_tx(struct store *s, int64_t wo, enum priority prio, const char *actor,
+                                const char *key, struct err *e)
 {
     sqlite3_stmt *st =
         prep(s, "SELECT account_id, remote_id, priority FROM work_order WHERE id = ?1", e);

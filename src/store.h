@@ -361,8 +361,8 @@ struct wo_filter {
     const char *overdue_before;
     const char *text;
 };
-int store_work_orders_filtered(struct store *s, int status, const struct wo_filter *f,
-                               size_t limit, struct wo_list *out, struct err *e);
+int store_work_orders_filtered(struct store *s, int status, const struct wo_filter *f, size_t limit,
+                               struct wo_list *out, struct err *e);
 /* Work orders per canonical status (counts[WO_STATUS_COUNT]), for column headers. */
 int store_work_order_counts(struct store *s, int64_t *counts, struct err *e);
 
@@ -414,7 +414,7 @@ struct wo_event_row {
     char *kind, *old_value, *new_value, *actor, *origin; /* owned, "" when unknown */
 };
 struct wo_detail {
-    char *description; /* owned */
+    char *description;           /* owned */
     struct wo_event_row *events; /* owned */
     size_t n;
 };
@@ -581,7 +581,7 @@ void health_free(struct health *h);
 
 struct alert_row {
     int64_t id;
-    char *account; /* owned: name, "" for a global alert */
+    char *account;                  /* owned: name, "" for a global alert */
     char *kind, *subject, *message; /* owned */
     int64_t first_seen, last_seen, count, acked_at;
 };
@@ -596,7 +596,7 @@ int store_alert_ack(struct store *s, int64_t alert, struct err *e);
 
 struct conflict_row {
     int64_t id, row_id;
-    char *account, *entity, *field, *title; /* owned; title: the work order's */
+    char *account, *entity, *field, *title;      /* owned; title: the work order's */
     char *base, *local, *remote, *winner, *rule; /* owned, may be "" */
     int64_t created_at;
 };

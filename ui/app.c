@@ -84,8 +84,7 @@ void app_say(struct app *a, int bad, const char *fmt, ...)
     a->dirty = 1;
 }
 
-void app_prompt(struct app *a, const char *prompt, const char *init, int purpose,
-                struct history *h)
+void app_prompt(struct app *a, const char *prompt, const char *init, int purpose, struct history *h)
 {
     edit_start(&a->ed, prompt, init, purpose, h);
     a->msg[0] = '\0';
@@ -428,7 +427,7 @@ static void run_command(struct app *a, const char *name, const char *arg)
     } else if (strcmp(name, "view-health") == 0) {
         set_view(a, VIEW_HEALTH);
     } else if (strcmp(name, "view-next") == 0) {
-        set_view(a, a->view == VIEW_INBOX ? VIEW_BOARD
+        set_view(a, a->view == VIEW_INBOX   ? VIEW_BOARD
                     : a->view == VIEW_BOARD ? VIEW_HEALTH
                                             : VIEW_INBOX);
     } else if (strcmp(name, "help") == 0) {

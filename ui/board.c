@@ -172,7 +172,10 @@ static void paint_picker(struct board *b, int y0, int h, int w)
         const char *ins = v->insurance_expires;
         int expired = ins[0] && strcmp(ins, today) < 0;
         snprintf(buf, sizeof(buf), "%s %-24s %-12s %-16s %s%s", v->preferred ? "★" : " ", v->name,
-                 v->trade, v->phone, !ins[0] ? "insurance: unknown" : expired ? "⚠ INSURANCE EXPIRED " : "insured until ",
+                 v->trade, v->phone,
+                 !ins[0]   ? "insurance: unknown"
+                 : expired ? "⚠ INSURANCE EXPIRED "
+                           : "insured until ",
                  ins);
         attrset(i == b->vsel ? draw_attr(R_SELECTED) : expired ? draw_attr(R_WARN) : A_NORMAL);
         draw_remote(stdscr, y, 1, buf, w - 2, 1);
@@ -180,7 +183,8 @@ static void paint_picker(struct board *b, int y0, int h, int w)
     }
     if (!b->vendors.n)
         draw_text(stdscr, y0 + 2, 1,
-                  b->all_trades ? "No vendor in this account." : "No vendor of this trade (t shows every trade).",
+                  b->all_trades ? "No vendor in this account."
+                                : "No vendor of this trade (t shows every trade).",
                   w - 2, 0);
 }
 
@@ -255,8 +259,9 @@ void board_paint(struct board *b, int y0, int h, int w)
     }
     char foot[256];
     if (filtering(b))
-        snprintf(foot, sizeof(foot), "filter:%s%s%s%s  (x clears)", b->f_emergency ? " emergency" : "",
-                 b->f_overdue ? " overdue" : "", b->f_text[0] ? " " : "", b->f_text);
+        snprintf(foot, sizeof(foot), "filter:%s%s%s%s  (x clears)",
+                 b->f_emergency ? " emergency" : "", b->f_overdue ? " overdue" : "",
+                 b->f_text[0] ? " " : "", b->f_text);
     else
         snprintf(foot, sizeof(foot), "%s%d of %d columns  h/l: columns  H/L: move  Enter: detail",
                  first > 0 ? "< " : "", fit, n);
@@ -359,8 +364,8 @@ static void paint_detail(struct board *b, int y0, int h, int w)
     snprintf(buf, sizeof(buf), "%s · priority %s · %s%s", wo_status_name(c->status),
              priority_name(c->priority), c->trade[0] ? "trade " : "no trade", c->trade);
     dline(&o, A_NORMAL, buf);
-    snprintf(buf, sizeof(buf), "%s%s%s · vendor: %s", c->property, c->unit[0] ? " / " : "",
-             c->unit, c->vendor[0] ? c->vendor : "none (d dispatches)");
+    snprintf(buf, sizeof(buf), "%s%s%s · vendor: %s", c->property, c->unit[0] ? " / " : "", c->unit,
+             c->vendor[0] ? c->vendor : "none (d dispatches)");
     dline(&o, A_NORMAL, buf);
     snprintf(buf, sizeof(buf), "sync: %s%s%s%s", c->sync_state,
              c->sync_error ? " — the PMS said: " : "", c->sync_error ? c->sync_error : "",
@@ -469,7 +474,7 @@ void board_accept(struct board *b, int purpose, const char *text)
     int st[WO_STATUS_COUNT];
     shown(b, st);
     int s = st[b->focus];
-    int64_t account = b->col[s].n ? b->col[s].rows[b->sel[s]].account
+    int64_t account = b->col[s].n      ? b->col[s].rows[b->sel[s]].account
                       : b->a->health.n ? b->a->health.rows[0].account
                                        : 0;
     if (!account) {
@@ -532,8 +537,7 @@ int board_command(struct board *b, const char *cmd, const char *arg)
         return 1;
     }
     if (b->detail && strcmp(cmd, "priority") != 0 && strcmp(cmd, "dispatch") != 0 &&
-        strcmp(cmd, "jump") != 0 && strcmp(cmd, "move-left") != 0 &&
-        strcmp(cmd, "move-right") != 0)
+        strcmp(cmd, "jump") != 0 && strcmp(cmd, "move-left") != 0 && strcmp(cmd, "move-right") != 0)
         b->detail = 0; /* anything else goes back to the columns first */
     if (b->picking)
         return picker_command(b, cmd) || (app_say(b->a, 0, "Enter chooses, Esc cancels"), 1);

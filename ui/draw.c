@@ -16,10 +16,12 @@ void draw_init(int color)
 {
     /* attributes that carry each role without colour */
     static const attr_t mono[R_ROLES] = {
-        [R_NORMAL] = A_NORMAL, [R_BAR] = A_REVERSE,      [R_BAR_HI] = A_BOLD,
-        [R_SELECTED] = A_REVERSE, [R_DIM] = A_NORMAL,    [R_NEEDS] = A_BOLD,
-        [R_WARN] = A_BOLD,     [R_BAD] = A_BOLD | A_UNDERLINE, [R_GOOD] = A_NORMAL,
-        [R_NOTE] = A_UNDERLINE, [R_OUT] = A_NORMAL,      [R_MARK] = A_BOLD,
+        [R_NORMAL] = A_NORMAL, [R_BAR] = A_REVERSE,
+        [R_BAR_HI] = A_BOLD,   [R_SELECTED] = A_REVERSE,
+        [R_DIM] = A_NORMAL,    [R_NEEDS] = A_BOLD,
+        [R_WARN] = A_BOLD,     [R_BAD] = A_BOLD | A_UNDERLINE,
+        [R_GOOD] = A_NORMAL,   [R_NOTE] = A_UNDERLINE,
+        [R_OUT] = A_NORMAL,    [R_MARK] = A_BOLD,
     };
     memcpy(attrs, mono, sizeof(attrs));
     if (!color || !has_colors() || start_color() == ERR)

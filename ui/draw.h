@@ -10,17 +10,17 @@
  * the glyphs and words on screen carry it too. */
 enum role {
     R_NORMAL,
-    R_BAR,       /* tab bar and status bar */
-    R_BAR_HI,    /* the current tab */
-    R_SELECTED,  /* the selected row */
-    R_DIM,       /* secondary text: ages, property */
-    R_NEEDS,     /* needs a reply */
-    R_WARN,      /* SLA warning, degraded */
-    R_BAD,       /* SLA breach, sync broken, failed send */
-    R_GOOD,      /* synced / ok */
-    R_NOTE,      /* internal notes */
-    R_OUT,       /* outbound messages */
-    R_MARK,      /* marked rows */
+    R_BAR,      /* tab bar and status bar */
+    R_BAR_HI,   /* the current tab */
+    R_SELECTED, /* the selected row */
+    R_DIM,      /* secondary text: ages, property */
+    R_NEEDS,    /* needs a reply */
+    R_WARN,     /* SLA warning, degraded */
+    R_BAD,      /* SLA breach, sync broken, failed send */
+    R_GOOD,     /* synced / ok */
+    R_NOTE,     /* internal notes */
+    R_OUT,      /* outbound messages */
+    R_MARK,     /* marked rows */
     R_ROLES
 };
 

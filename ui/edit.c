@@ -131,8 +131,8 @@ enum edit_result edit_key(struct edit *ed, int code, wint_t ch)
         case '\n':
         case '\r':
             return EDIT_ACCEPT;
-        case 27:  /* Esc */
-        case 7:   /* C-g */
+        case 27: /* Esc */
+        case 7:  /* C-g */
             return EDIT_CANCEL;
         case '\t':
             return EDIT_COMPLETE;
@@ -177,8 +177,7 @@ enum edit_result edit_key(struct edit *ed, int code, wint_t ch)
             break;
         }
     }
-    return ed->len != before || memcmp(was, ed->buf, ed->len) != 0 ? EDIT_CHANGED
-                                                                     : EDIT_CONTINUE;
+    return ed->len != before || memcmp(was, ed->buf, ed->len) != 0 ? EDIT_CHANGED : EDIT_CONTINUE;
 }
 
 int edit_draw(WINDOW *w, int y, int cols, const struct edit *ed)

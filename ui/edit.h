@@ -21,10 +21,10 @@ struct edit {
     int purpose; /* the owner's: what Enter means */
     char prompt[96];
     char buf[EDIT_MAX];
-    size_t len, cur;       /* bytes; cur is on a character boundary */
-    struct history *hist;  /* borrowed, may be NULL */
-    size_t hpos;           /* == hist->n: the line being typed */
-    char saved[EDIT_MAX];  /* the line being typed while walking the history */
+    size_t len, cur;      /* bytes; cur is on a character boundary */
+    struct history *hist; /* borrowed, may be NULL */
+    size_t hpos;          /* == hist->n: the line being typed */
+    char saved[EDIT_MAX]; /* the line being typed while walking the history */
 };
 
 enum edit_result { EDIT_CONTINUE, EDIT_ACCEPT, EDIT_CANCEL, EDIT_COMPLETE, EDIT_CHANGED };

@@ -29,8 +29,8 @@ struct healthv {
     struct conflict_list conflicts;
     struct op_list ops;
     struct owner_list owners;
-    int sel; /* index over alerts, then conflicts, then ops */
-    int top; /* first painted line of the scrolled part */
+    int sel;         /* index over alerts, then conflicts, then ops */
+    int top;         /* first painted line of the scrolled part */
     int free_scroll; /* j/k moved past the actionable rows: scroll the page itself */
 };
 
@@ -136,10 +136,13 @@ static void accounts(struct healthv *h, struct out *o)
         int broken = state_is_broken(r->state);
         snprintf(buf, sizeof(buf),
                  "%-14.14s %-9.9s %s %-10.10s %-9.9s %-6s %4.0f/%4.0f/%5.0f %5lld %-6s %5lld %4lld",
-                 r->name, r->adapter, broken ? "✖" : strcmp(r->state, "ok") == 0 ? "●" : "▲",
+                 r->name, r->adapter,
+                 broken                        ? "✖"
+                 : strcmp(r->state, "ok") == 0 ? "●"
+                                               : "▲",
                  r->state, r->circuit, pull, r->lat_p50, r->lat_p95, r->lat_max,
-                 (long long)r->outbox_depth, r->outbox_depth ? oldest : "-",
-                 (long long)r->failures, (long long)r->rate_limited);
+                 (long long)r->outbox_depth, r->outbox_depth ? oldest : "-", (long long)r->failures,
+                 (long long)r->rate_limited);
         line(o, broken ? draw_attr(R_BAD) : A_NORMAL, buf, 1);
         if (r->reason && *r->reason) {
             snprintf(buf, sizeof(buf), "    why: %s", r->reason);
@@ -205,7 +208,8 @@ void health_paint(struct healthv *h, int y0, int hgt, int w)
         }
         if (!h->alerts.n)
             line(&o, A_NORMAL, "  none", 0);
-        heading(&o, "CONFLICTS TO REVIEW  (< keeps porter's value and sends it, > keeps the PMS's)");
+        heading(&o,
+                "CONFLICTS TO REVIEW  (< keeps porter's value and sends it, > keeps the PMS's)");
         for (size_t i = 0; i < h->conflicts.n; i++, idx++) {
             const struct conflict_row *r = &h->conflicts.rows[i];
             snprintf(buf, sizeof(buf),
@@ -287,8 +291,8 @@ int health_command(struct healthv *h, const char *cmd, const char *arg)
             rc = store_alert_ack(a->s, h->alerts.rows[k].id, &e);
         else if ((strcmp(cmd, "keep-porter") == 0 || strcmp(cmd, "keep-pms") == 0) &&
                  it == IT_CONFLICT)
-            rc = store_conflict_resolve(a->s, h->conflicts.rows[k].id, cmd[5] == 'p' && cmd[6] == 'o',
-                                        a->me, &e);
+            rc = store_conflict_resolve(a->s, h->conflicts.rows[k].id,
+                                        cmd[5] == 'p' && cmd[6] == 'o', a->me, &e);
         else if (strcmp(cmd, "retry") == 0 && it == IT_OP)
             rc = store_op_retry(a->s, h->ops.rows[k].id, &e);
         else if (strcmp(cmd, "discard") == 0 && it == IT_OP)

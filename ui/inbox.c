@@ -41,7 +41,7 @@ struct line {
 
 struct inbox {
     struct app *a;
-    char query[512];     /* the filter as typed */
+    char query[512];      /* the filter as typed */
     char query_prev[512]; /* restored when `/` is cancelled */
     struct thread_filter f;
     char f_channel[16], f_account_name[64], f_assignee[64], f_tag[40], f_checkin[16];
@@ -60,7 +60,7 @@ struct inbox {
     struct thread_detail d;
     int have_d;
     struct message_list msgs;
-    int scroll; /* conversation lines scrolled up from the newest */
+    int scroll;           /* conversation lines scrolled up from the newest */
     int64_t seen_inbound; /* newest inbound message when the user last looked */
     int64_t presence_at;
     char who[128];
@@ -164,8 +164,10 @@ static int parse_query(struct inbox *in, char *why, size_t nwhy)
             char *end;
             long long id = strtoll(v, &end, 10);
             if (*end || id <= 0) {
-                snprintf(why, nwhy, "'%s': expected property:ID (P filters by the selected "
-                                    "thread's property)", t);
+                snprintf(why, nwhy,
+                         "'%s': expected property:ID (P filters by the selected "
+                         "thread's property)",
+                         t);
                 return -1;
             }
             f.property = id;
@@ -205,8 +207,7 @@ static void fetch(struct inbox *in)
     thread_page_free(&in->rows);
     in->f.now = now_ms();
     if (store_threads_page(in->a->s, &in->f, THREAD_SORT_INBOX,
-                           in->have_before ? &in->before_top : NULL, (size_t)h, &in->rows,
-                           &e) != 0)
+                           in->have_before ? &in->before_top : NULL, (size_t)h, &in->rows, &e) != 0)
         app_say(in->a, 1, "cannot read the inbox: %s", e.msg);
     if (in->rows.n == 0 && in->have_before) { /* the window fell off the end */
         in->have_before = 0;
@@ -231,8 +232,8 @@ static void recount(struct inbox *in)
     if (store_threads_count(in->a->s, &in->f, &in->total, &e) != 0)
         in->total = 0;
     in->top_rank = 0;
-    if (in->have_before && store_threads_rank(in->a->s, &in->f, THREAD_SORT_INBOX,
-                                              &in->before_top, &in->top_rank, &e) == 0)
+    if (in->have_before && store_threads_rank(in->a->s, &in->f, THREAD_SORT_INBOX, &in->before_top,
+                                              &in->top_rank, &e) == 0)
         in->top_rank++; /* the window starts one after the row above it */
 }
 
@@ -248,8 +249,8 @@ static void scroll_down(struct inbox *in, int k)
     struct thread_page more;
     if (!in->rows.n)
         return;
-    if (store_threads_page(in->a->s, &in->f, THREAD_SORT_INBOX,
-                           &in->rows.rows[in->rows.n - 1].key, (size_t)k, &more, &e) != 0)
+    if (store_threads_page(in->a->s, &in->f, THREAD_SORT_INBOX, &in->rows.rows[in->rows.n - 1].key,
+                           (size_t)k, &more, &e) != 0)
         return;
     int got = (int)more.n;
     thread_page_free(&more);
@@ -278,11 +279,11 @@ static void scroll_up(struct inbox *in, int k)
     if (!in->have_before)
         return;
     struct thread_page prev;
-    if (store_threads_page_before(in->a->s, &in->f, THREAD_SORT_INBOX, &in->before_top,
-                                  (size_t)k, &prev, &e) != 0)
+    if (store_threads_page_before(in->a->s, &in->f, THREAD_SORT_INBOX, &in->before_top, (size_t)k,
+                                  &prev, &e) != 0)
         return;
     int got = (int)prev.n; /* rows above the row above the window */
-    if (got < k) {          /* reached the top */
+    if (got < k) {         /* reached the top */
         in->have_before = 0;
         in->top_rank = 0;
     } else {
@@ -523,9 +524,9 @@ static const char *channel_glyph(const char *ch)
 {
     static const struct {
         const char *name, *glyph;
-    } g[] = {{"sms", "S"},     {"email", "@"},  {"whatsapp", "W"}, {"airbnb", "A"},
-             {"booking", "B"}, {"vrbo", "V"},   {"ota", "O"},      {"portal", "P"},
-             {"phone", "T"},   {"note", "N"},   {"system", "-"}};
+    } g[] = {{"sms", "S"},     {"email", "@"}, {"whatsapp", "W"}, {"airbnb", "A"},
+             {"booking", "B"}, {"vrbo", "V"},  {"ota", "O"},      {"portal", "P"},
+             {"phone", "T"},   {"note", "N"},  {"system", "-"}};
     for (size_t i = 0; ch && i < sizeof(g) / sizeof(g[0]); i++)
         if (strcmp(ch, g[i].name) == 0)
             return g[i].glyph;
@@ -558,7 +559,9 @@ static enum role sla(const struct inbox *in, const struct thread_row *r, char *o
         snprintf(t, sizeof(t), "%lldh", (long long)(min / 60));
     else
         snprintf(t, sizeof(t), "%lldd", (long long)(min / 1440));
-    enum role role = min >= in->sla_breach_min ? R_BAD : min >= in->sla_warn_min ? R_WARN : R_NORMAL;
+    enum role role = min >= in->sla_breach_min ? R_BAD
+                     : min >= in->sla_warn_min ? R_WARN
+                                               : R_NORMAL;
     snprintf(out, n, "%s%s", role == R_BAD ? "!!" : role == R_WARN ? "~" : "", t);
     return role;
 }
@@ -577,7 +580,10 @@ static void paint_row(struct inbox *in, const struct thread_row *r, int y, int w
     x += draw_text(stdscr, y, x, marked ? "*" : " ", 1, 1);
     attrset(base | (r->needs_reply ? draw_attr(R_NEEDS) : 0));
     snprintf(buf, sizeof(buf), "%s%s", r->needs_reply ? "!" : " ",
-             r->unread ? "+" : r->done ? "d" : r->snoozed_until > now_ms() ? "z" : " ");
+             r->unread                     ? "+"
+             : r->done                     ? "d"
+             : r->snoozed_until > now_ms() ? "z"
+                                           : " ");
     x += draw_text(stdscr, y, x, buf, 2, 1);
     attrset(base);
     x += draw_text(stdscr, y, x, " ", 1, 1);
@@ -685,8 +691,8 @@ static void wrap_cb(const char *line, size_t n, void *arg)
     push_line(arg, line, n);
 }
 
-static void add_text(struct lines *ls, const char *raw, int w, enum role role, int bold,
-                     int indent, int multiline)
+static void add_text(struct lines *ls, const char *raw, int w, enum role role, int bold, int indent,
+                     int multiline)
 {
     char *clean = text_clean(raw ? raw : "", raw ? strlen(raw) : 0, multiline ? TEXT_MULTILINE : 0);
     ls->role = role;
@@ -746,7 +752,8 @@ static void conversation_lines(struct inbox *in, struct lines *ls, int w)
             add_text(ls, m->body, w, R_NORMAL, 0, 2, 1);
         }
         if (m->send_error && (m->send_state == SEND_FAILED || m->send_state == SEND_DEAD)) {
-            snprintf(buf, sizeof(buf), "  the PMS said: %s  (y retries, X discards)", m->send_error);
+            snprintf(buf, sizeof(buf), "  the PMS said: %s  (y retries, X discards)",
+                     m->send_error);
             add_text(ls, buf, w, R_BAD, 0, 0, 0);
         }
     }
@@ -884,8 +891,9 @@ static void queue(struct inbox *in, const char *text, int note)
     }
     history_add(&in->a->reply_hist, text);
     in->seen_inbound = in->d.last_seen_inbound;
-    app_say(in->a, 0, note ? "note saved (internal: never sent to the guest)"
-                           : "reply queued: pending until the PMS confirms it");
+    app_say(in->a, 0,
+            note ? "note saved (internal: never sent to the guest)"
+                 : "reply queued: pending until the PMS confirms it");
     after_write(in);
 }
 
@@ -929,10 +937,14 @@ static int expand(struct inbox *in, const char *tpl, char *out, size_t n, char *
     const struct {
         const char *name, *value;
     } vars[] = {
-        {"guest_first_name", d->guest_first}, {"guest_name", d->guest_name},
-        {"unit", d->unit_name},               {"property", d->property_name},
-        {"checkin", d->arrival},              {"checkout", d->departure},
-        {"door_code", d->door_code},          {"confirmation", d->confirmation},
+        {"guest_first_name", d->guest_first},
+        {"guest_name", d->guest_name},
+        {"unit", d->unit_name},
+        {"property", d->property_name},
+        {"checkin", d->arrival},
+        {"checkout", d->departure},
+        {"door_code", d->door_code},
+        {"confirmation", d->confirmation},
         {"me", in->a->me},
     };
     size_t o = 0;
@@ -1003,13 +1015,14 @@ static void reply_in_editor(struct inbox *in)
     FILE *f = fdopen(fd, "w");
     const char *guest = in->d.guest_first[0] ? in->d.guest_first : "";
     fprintf(f, "Hi%s%s,\n\n\n", guest[0] ? " " : "", guest);
-    fprintf(f, "# Reply to %s on %s. Lines starting with # are removed;\n# an empty reply is "
-               "not sent.\n",
+    fprintf(f,
+            "# Reply to %s on %s. Lines starting with # are removed;\n# an empty reply is "
+            "not sent.\n",
             in->d.guest_name[0] ? in->d.guest_name : "the guest", in->d.t.channel);
     for (size_t i = in->msgs.n; i-- > 0;) /* quote the last inbound message */
         if (in->msgs.rows[i].direction == DIR_IN) {
-            char *q = text_clean(in->msgs.rows[i].body, strlen(in->msgs.rows[i].body),
-                                 TEXT_MULTILINE);
+            char *q =
+                text_clean(in->msgs.rows[i].body, strlen(in->msgs.rows[i].body), TEXT_MULTILINE);
             fprintf(f, "#\n# > ");
             for (char *p = q; *p; p++)
                 fputs(*p == '\n' ? "\n# > " : (char[2]){*p, 0}, f);
@@ -1122,7 +1135,12 @@ static void triage(struct inbox *in, int purpose, const char *text)
         ok++;
     }
     if (ok == n)
-        app_say(in->a, 0, "%s %zu thread%s", purpose == P_ASSIGN ? "assigned" : purpose == P_SNOOZE ? (until ? "snoozed" : "woke") : add ? "tagged" : "untagged", ok, ok == 1 ? "" : "s");
+        app_say(in->a, 0, "%s %zu thread%s",
+                purpose == P_ASSIGN   ? "assigned"
+                : purpose == P_SNOOZE ? (until ? "snoozed" : "woke")
+                : add                 ? "tagged"
+                                      : "untagged",
+                ok, ok == 1 ? "" : "s");
     in->nmarks = 0;
     after_write(in);
 }
@@ -1277,8 +1295,8 @@ int inbox_command(struct inbox *in, const char *cmd, const char *arg)
             if (note)
                 snprintf(prompt, sizeof(prompt), "Internal note (never sent to the guest): ");
             else
-                snprintf(prompt, sizeof(prompt), "Reply via %s (Enter sends, Esc cancels): ",
-                         in->d.t.channel);
+                snprintf(prompt, sizeof(prompt),
+                         "Reply via %s (Enter sends, Esc cancels): ", in->d.t.channel);
             app_prompt(a, prompt, "", note ? P_NOTE : P_REPLY, &a->reply_hist);
         }
     } else if (strcmp(cmd, "reply-editor") == 0) {
@@ -1342,8 +1360,9 @@ int inbox_command(struct inbox *in, const char *cmd, const char *arg)
         if (arg)
             triage(in, P_SNOOZE, arg);
         else
-            app_prompt(a, "Snooze until (30m 2h 1d tomorrow reply YYYY-MM-DD [HH:MM], - wakes): ",
-                       "", P_SNOOZE, NULL);
+            app_prompt(a,
+                       "Snooze until (30m 2h 1d tomorrow reply YYYY-MM-DD [HH:MM], - wakes): ", "",
+                       P_SNOOZE, NULL);
     } else if (strcmp(cmd, "tag") == 0) {
         if (arg)
             triage(in, P_TAG, arg);
@@ -1374,8 +1393,8 @@ int inbox_command(struct inbox *in, const char *cmd, const char *arg)
     else if (strcmp(cmd, "filter-checkin") == 0)
         toggle_token(in, "checkin:today");
     else if (strcmp(cmd, "filter-channel") == 0) {
-        static const char *const ch[] = {"sms", "email", "whatsapp", "airbnb",
-                                         "booking", "vrbo", "portal"};
+        static const char *const ch[] = {"sms",     "email", "whatsapp", "airbnb",
+                                         "booking", "vrbo",  "portal"};
         cycle_token(in, "channel:", ch, sizeof(ch) / sizeof(ch[0]));
     } else if (strcmp(cmd, "filter-account") == 0) {
         const char *names[32];
@@ -1393,7 +1412,8 @@ int inbox_command(struct inbox *in, const char *cmd, const char *arg)
             snprintf(tok, sizeof(tok), "property:%lld", (long long)r->property_id);
             add_token(in->query, tok);
             apply_filter(in, 0);
-            app_say(a, 0, "only %s (P again clears)", r->property[0] ? r->property : "this property");
+            app_say(a, 0, "only %s (P again clears)",
+                    r->property[0] ? r->property : "this property");
         } else {
             app_say(a, 0, "the selected thread has no property");
         }

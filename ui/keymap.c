@@ -54,8 +54,9 @@ const struct command commands[] = {
     {"done", I, NULL, "mark done / not done"},
     {"mark", I, NULL, "mark the thread for a bulk action"},
     {"unmark-all", I, NULL, "clear every mark"},
-    {"filter", I | B, "[query]", "filter: is:needs-reply is:unread is:mine is:unassigned "
-                             "channel:X account:X property:X checkin:today words"},
+    {"filter", I | B, "[query]",
+     "filter: is:needs-reply is:unread is:mine is:unassigned "
+     "channel:X account:X property:X checkin:today words"},
     {"filter-needs-reply", I, NULL, "toggle: needs a reply"},
     {"filter-unread", I, NULL, "toggle: unread"},
     {"filter-mine", I, NULL, "toggle: assigned to me"},
@@ -211,8 +212,7 @@ struct keymap *keymap_new(void)
 {
     struct keymap *km = xcalloc(1, sizeof(*km));
     for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-        keymap_bind(km, defaults[i].views, keymap_parse_key(defaults[i].key),
-                    defaults[i].command);
+        keymap_bind(km, defaults[i].views, keymap_parse_key(defaults[i].key), defaults[i].command);
     return km;
 }
 
@@ -252,11 +252,11 @@ static const struct {
     const char *name;
     int key;
 } named[] = {
-    {"<Enter>", '\n'},       {"<Esc>", 27},          {"<Tab>", '\t'},
-    {"<BTab>", KEY_BTAB},    {"<Space>", ' '},       {"<Backspace>", KEY_BACKSPACE},
-    {"<Up>", KEY_UP},        {"<Down>", KEY_DOWN},   {"<Left>", KEY_LEFT},
-    {"<Right>", KEY_RIGHT},  {"<PageUp>", KEY_PPAGE}, {"<PageDown>", KEY_NPAGE},
-    {"<Home>", KEY_HOME},    {"<End>", KEY_END},     {"<Delete>", KEY_DC},
+    {"<Enter>", '\n'},      {"<Esc>", 27},           {"<Tab>", '\t'},
+    {"<BTab>", KEY_BTAB},   {"<Space>", ' '},        {"<Backspace>", KEY_BACKSPACE},
+    {"<Up>", KEY_UP},       {"<Down>", KEY_DOWN},    {"<Left>", KEY_LEFT},
+    {"<Right>", KEY_RIGHT}, {"<PageUp>", KEY_PPAGE}, {"<PageDown>", KEY_NPAGE},
+    {"<Home>", KEY_HOME},   {"<End>", KEY_END},      {"<Delete>", KEY_DC},
 };
 
 int keymap_parse_key(const char *s)

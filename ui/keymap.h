@@ -28,7 +28,7 @@ enum view { VIEW_INBOX = 1, VIEW_BOARD = 2, VIEW_HEALTH = 4, VIEW_ANY = 7 };
 
 struct command {
     const char *name;
-    unsigned views; /* where it applies (VIEW_* bits) */
+    unsigned views;   /* where it applies (VIEW_* bits) */
     const char *args; /* argument hint for the command line, or NULL */
     const char *help;
 };

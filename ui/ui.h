@@ -29,9 +29,9 @@ enum purpose {
     P_TEMPLATE,
     P_CONFIRM_SEND, /* y/n */
     P_HELP_FILTER,
-    P_WO_TITLE,  /* a work order from the open thread */
-    P_NEW_WO,    /* a work order from the board */
-    P_PRIORITY,  /* the selected card's priority */
+    P_WO_TITLE,     /* a work order from the open thread */
+    P_NEW_WO,       /* a work order from the board */
+    P_PRIORITY,     /* the selected card's priority */
     P_BOARD_FILTER, /* the board's text filter */
 };
 
@@ -57,7 +57,7 @@ struct app {
     char msg[512]; /* the message line */
     int msg_bad;
 
-    int help;               /* the help overlay is open */
+    int help; /* the help overlay is open */
     char help_filter[128];
     int help_top;
 
@@ -84,7 +84,7 @@ int app_shell_out(struct app *a, const char *const *argv);
 /* ---- inbox (ui/inbox.c) ---- */
 struct inbox *inbox_new(struct app *a);
 void inbox_free(struct inbox **in);
-void inbox_reload(struct inbox *in); /* the store changed: re-read what is visible */
+void inbox_reload(struct inbox *in);  /* the store changed: re-read what is visible */
 void inbox_recount(struct inbox *in); /* the total and the position of the list */
 void inbox_paint(struct inbox *in, int y, int h, int w);
 int inbox_command(struct inbox *in, const char *cmd, const char *arg); /* 1: handled */
@@ -104,7 +104,8 @@ void board_reload(struct board *b);
 void board_paint(struct board *b, int y, int h, int w);
 int board_command(struct board *b, const char *cmd, const char *arg);
 int board_show_thread_wo(struct board *b, int64_t thread);
-int board_picking(const struct board *b); /* the vendor picker is open */ /* select its work order; 0 none */
+int board_picking(const struct board *b);
+    /* the vendor picker is open */ /* select its work order; 0 none */
 void board_accept(struct board *b, int purpose, const char *text);
 /* Switch views (app.c). */
 void app_view(struct app *a, enum view v);

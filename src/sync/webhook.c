@@ -207,8 +207,8 @@ int engine_listen_check(const struct config *c, struct err *e)
         return err_set(e, errno, FINAL, "socket: %s", strerror(errno));
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                             : sizeof(struct sockaddr_in);
+    socklen_t len =
+        ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     int rc = bind(fd, (struct sockaddr *)&ss, len);
     int err = errno;
     close(fd);

@@ -368,9 +368,8 @@ static void test_full_pull(void **st)
     assert_int_equal(ts_count(full, ENT_WORK_ORDER), nwo);
     int drift_status = 0;
     for (int i = 0; i < full->ndrift && i < (int)ARRAY_LEN(full->drift); i++)
-        drift_status +=
-            full->drift[i].ent == ENT_WORK_ORDER && strcmp(full->drift[i].field, "Status") == 0 &&
-            full->drift[i].kept;
+        drift_status += full->drift[i].ent == ENT_WORK_ORDER &&
+                        strcmp(full->drift[i].field, "Status") == 0 && full->drift[i].kept;
     assert_int_equal(drift_status, offspec);
     const struct put_ev *wo = must_find(full, ENT_WORK_ORDER, "8001");
     assert_string_equal(wo->vendor, "501");

@@ -38,10 +38,10 @@ struct dialect {
      * canonical status porter must end with */
     const char *cancel_fmt, *cancelled;
     const char *drift_from, *drift_to, *drift_subject;
-    int drift_quarantines;   /* webhooks carry the record (1) or ids only (0) */
-    const char *reply_key;   /* the key of a reply's text in the PMS's write body */
-    const char *storm_setup; /* inject that makes 429s carry Retry-After, or NULL */
-    int retry_after;         /* 429s carry Retry-After (porter must then stay silent) */
+    int drift_quarantines;      /* webhooks carry the record (1) or ids only (0) */
+    const char *reply_key;      /* the key of a reply's text in the PMS's write body */
+    const char *storm_setup;    /* inject that makes 429s carry Retry-After, or NULL */
+    int retry_after;            /* 429s carry Retry-After (porter must then stay silent) */
     const char *res_status_fmt; /* inject a reservation status change, or NULL */
     int outage_s, kills, events;
     void (*import_check)(void);
@@ -213,9 +213,10 @@ static int setup(void **state)
     /* the PMS's clock is the real one: find() matches a write by its time window */
     char epoch[32];
     snprintf(epoch, sizeof(epoch), "%lld", (long long)time(NULL) * 1000);
-    const char *argv[] = {"--account", acct,          "--data", "data/demo", "--webhook-url",
-                          hook,        "--epoch",     epoch,    "--time-factor", "0.001",
-                          "--fault",   "rate_limit_off=1", NULL};
+    const char *argv[] = {
+        "--account", acct,  "--data",        "data/demo", "--webhook-url", hook,
+        "--epoch",   epoch, "--time-factor", "0.001",     "--fault",       "rate_limit_off=1",
+        NULL};
     assert_int_equal(sim_spawn(&F.sim, argv), 0);
     char path[160];
     snprintf(path, sizeof(path), "%s/accounts.conf", F.dir);
@@ -636,8 +637,8 @@ static void test_schema_drift_alert_and_quarantine(void **state)
     assert_int_equal(porter(NULL, 0, once), 0);
     int64_t before = db_count("SELECT count(*) FROM message");
     char fault[128];
-    snprintf(fault, sizeof(fault), "{\"drift_from\":\"%s\",\"drift_to\":\"%s\"}",
-             F.d->drift_from, F.d->drift_to);
+    snprintf(fault, sizeof(fault), "{\"drift_from\":\"%s\",\"drift_to\":\"%s\"}", F.d->drift_from,
+             F.d->drift_to);
     sim_post("/_sim/faults", fault);
     sim_post("/_sim/inject", "{\"kind\":\"message\",\"body\":\"drifted hello k4\"}");
     porter(NULL, 0, once);
@@ -822,14 +823,14 @@ static void test_kill9_exactly_once(void **state)
 }
 
 #define CREDS_HOSTAWAY                                                                             \
-    "client_id = 10450\n"                                                                     \
-    "secret = c2a8f3e1b7d94a06e5f1c3b9a7d2e4f6081b3c5d7e9f1a2b4c6d8e0f2a4b6c8d\n"               \
+    "client_id = 10450\n"                                                                          \
+    "secret = c2a8f3e1b7d94a06e5f1c3b9a7d2e4f6081b3c5d7e9f1a2b4c6d8e0f2a4b6c8d\n"                  \
     "webhook_secret = porter:change-me\n"
 #define CREDS_GUESTY                                                                               \
-    "client_id = pmsim-guesty\nsecret = pmsim-guesty-secret\n"                                \
+    "client_id = pmsim-guesty\nsecret = pmsim-guesty-secret\n"                                     \
     "webhook_secret = whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"
 #define CREDS_BUILDIUM                                                                             \
-    "client_id = pmsim-buildium-client\nsecret = pmsim-buildium-secret\n"                     \
+    "client_id = pmsim-buildium-client\nsecret = pmsim-buildium-secret\n"                          \
     "webhook_secret = pmsim-buildium-webhook-key\n"
 
 static const struct dialect dialects[] = {
@@ -881,7 +882,8 @@ static const struct dialect dialects[] = {
      .import_check = import_buildium},
 };
 
-#define SCENARIO(f, d) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)(uintptr_t)(d))
+#define SCENARIO(f, d)                                                                             \
+    cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, (void *)(uintptr_t)(d))
 
 static int run_dialect(const struct dialect *d)
 {

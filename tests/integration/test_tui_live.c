@@ -120,7 +120,6 @@ static void keys(const char *k)
     assert_int_equal(system(cmd), 0);
 }
 
-
 static char *pane_title(void)
 {
     return tmux_out("display-message -p -t live '#{pane_title}'");
@@ -154,9 +153,10 @@ static int state_of(const char *needle)
             char *eol = strchr(last, '\n');
             if (eol)
                 *eol = '\0';
-            st = strstr(last, "pending") ? 'p' : strstr(last, "sent") ? 's'
-                 : strstr(last, "FAILED")                            ? 'f'
-                                                                     : 0;
+            st = strstr(last, "pending")  ? 'p'
+                 : strstr(last, "sent")   ? 's'
+                 : strstr(last, "FAILED") ? 'f'
+                                          : 0;
         }
     }
     free(s);
@@ -180,7 +180,8 @@ static void test_live_arrival_and_hostile_text(void **state)
     assert_true(wait_screen("Nora Jensen", 15000));
     char *title = pane_title();
     inject("{\"kind\":\"message\",\"body\":\"late check-in ok? zz93 \\u001b[2J\\u001b]52;c;aGk="
-           "\\u0007\\u001b]0;pwned\\u0007\\u001b]8;;http://evil/\\u0007link\\u001b]8;;\\u0007 done\"}");
+           "\\u0007\\u001b]0;pwned\\u0007\\u001b]8;;http://evil/\\u0007link\\u001b]8;;\\u0007 "
+           "done\"}");
     /* it arrives by webhook and is painted without any key press */
     assert_true(wait_screen("late check-in ok? zz93", 10000));
     char *s = screen();
@@ -281,12 +282,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_live_arrival_and_hostile_text, up_small, down),
-        cmocka_unit_test_setup_teardown(test_reply_pending_then_sent_and_note_stays_local,
-                                        up_small, down),
+        cmocka_unit_test_setup_teardown(test_reply_pending_then_sent_and_note_stays_local, up_small,
+                                        down),
         cmocka_unit_test_setup_teardown(test_resize_reflows_and_too_small, up_small, down),
         cmocka_unit_test_setup_teardown(test_live_arrival_and_hostile_text, up_large, down),
-        cmocka_unit_test_setup_teardown(test_reply_pending_then_sent_and_note_stays_local,
-                                        up_large, down),
+        cmocka_unit_test_setup_teardown(test_reply_pending_then_sent_and_note_stays_local, up_large,
+                                        down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,9 +19,9 @@
 static void test_key_names_round_trip(void **state)
 {
     (void)state;
-    static const char *const names[] = {"r", "R", "?", "/", "C-l", "C-d", "<Enter>", "<Esc>",
-                                        "<Tab>", "<PageDown>", "<Home>", "<F1>", "<F12>",
-                                        "<Space>", "<Up>"};
+    static const char *const names[] = {"r",      "R",       "?",     "/",       "C-l",
+                                        "C-d",    "<Enter>", "<Esc>", "<Tab>",   "<PageDown>",
+                                        "<Home>", "<F1>",    "<F12>", "<Space>", "<Up>"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         int k = keymap_parse_key(names[i]);
         assert_true(k >= 0);
@@ -29,8 +29,8 @@ static void test_key_names_round_trip(void **state)
         keymap_key_name(k, back, sizeof(back));
         assert_string_equal(back, names[i]);
     }
-    static const char *const bad[] = {"", "rr", "C-", "C-1", "C-i", "<F13>", "<Nope>", "é",
-                                      "F1", "<F0>"};
+    static const char *const bad[] = {"",      "rr",     "C-", "C-1", "C-i",
+                                      "<F13>", "<Nope>", "é",  "F1",  "<F0>"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(keymap_parse_key(bad[i]), -1);
     assert_int_equal(keymap_parse_key("<enter>"), '\n'); /* names are case-insensitive */
@@ -83,14 +83,14 @@ static void test_conf_rebinds_and_reports_bad_lines(void **state)
     snprintf(path, sizeof(path), "%s/porter.conf", dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fputs("[keys]\n"             /* 1 */
-          "S = reply\n"          /* 2: every view where reply exists (inbox) */
-          "inbox.C-r = note\n"   /* 3 */
-          "board.S = quit\n"     /* 4: the board's S quits */
-          "Q = frobnicate\n"     /* 5: bad command */
-          "<Bogus> = quit\n"     /* 6: bad key */
-          "board.r = reply\n"    /* 7: reply does not exist on the board */
-          "x = none\n",          /* 8: unbind */
+    fputs("[keys]\n"           /* 1 */
+          "S = reply\n"        /* 2: every view where reply exists (inbox) */
+          "inbox.C-r = note\n" /* 3 */
+          "board.S = quit\n"   /* 4: the board's S quits */
+          "Q = frobnicate\n"   /* 5: bad command */
+          "<Bogus> = quit\n"   /* 6: bad key */
+          "board.r = reply\n"  /* 7: reply does not exist on the board */
+          "x = none\n",        /* 8: unbind */
           f);
     fclose(f);
     struct err e;

@@ -243,8 +243,8 @@ static void test_alerts_and_failed_ops(void **state)
     assert_int_equal(store_alerts(f->s, 0, 10, &al, &e), 0);
     assert_int_equal(al.n, 2);
     int64_t drift = strcmp(al.rows[0].kind, "schema_drift") == 0 ? al.rows[0].id : al.rows[1].id;
-    int64_t count = strcmp(al.rows[0].kind, "schema_drift") == 0 ? al.rows[0].count
-                                                                  : al.rows[1].count;
+    int64_t count =
+        strcmp(al.rows[0].kind, "schema_drift") == 0 ? al.rows[0].count : al.rows[1].count;
     assert_int_equal(count, 2);
     alert_list_free(&al);
     assert_int_equal(store_alert_ack(f->s, drift, &e), 0);
