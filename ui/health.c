@@ -32,6 +32,7 @@ struct healthv {
     int sel;         /* index over alerts, then conflicts, then ops */
     int top;         /* first painted line of the scrolled part */
     int free_scroll; /* j/k moved past the actionable rows: scroll the page itself */
+    int stale;       /* re-read when next shown (only the visible view reads the store) */
 };
 
 struct healthv *health_new(struct app *a)
@@ -64,9 +65,19 @@ static int items(const struct healthv *h)
     return (int)(h->alerts.n + h->conflicts.n + h->ops.n);
 }
 
+static void load(struct healthv *h);
+
 void health_reload(struct healthv *h)
 {
+    h->stale = 1;
+    if (h->a->view == VIEW_HEALTH)
+        load(h);
+}
+
+static void load(struct healthv *h)
+{
     struct err e;
+    h->stale = 0;
     release(h);
     if (store_alerts(h->a->s, 1, 50, &h->alerts, &e) != 0 ||
         store_conflicts(h->a->s, 50, &h->conflicts, &e) != 0 ||
@@ -162,6 +173,8 @@ static void accounts(struct healthv *h, struct out *o)
 
 void health_paint(struct healthv *h, int y0, int hgt, int w)
 {
+    if (h->stale)
+        load(h);
     attrset(A_NORMAL);
     for (int y = y0; y < y0 + hgt; y++)
         draw_blank(stdscr, y, 0, w);
