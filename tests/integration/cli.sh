@@ -71,14 +71,22 @@ is "--config reads porter.conf from DIR" "$rc" 1
 like "bad porter.conf value named with file:line" "$out" "$t/alt/porter.conf:2:"
 
 # doctor: every check named; an unreachable PMS and an unsafe accounts.conf fail it
-port=$(( 30000 + $$ % 20000 ))
+free_port() { # a port nothing listens on now (/proc/net/tcp lists the bound ones)
+    p=$1
+    while grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null; do
+        p=$((p + 1))
+    done
+    echo "$p"
+}
+port=$(free_port $((30000 + $$ % 20000)))
+lport=$(free_port $((port + 1)))
 printf '[ha]\nadapter = hostaway\nbase_url = http://127.0.0.1:%s/v1\nclient_id = 1\nsecret = x\n' \
     "$port" >"$t/config/porter/accounts.conf"
-printf '[webhook]\nlisten = 127.0.0.1:%s\n' "$((port + 1))" >"$t/config/porter/porter.conf"
+printf '[webhook]\nlisten = 127.0.0.1:%s\n' "$lport" >"$t/config/porter/porter.conf"
 out=$("$P" doctor 2>&1); rc=$?
 is "doctor fails when a PMS cannot be reached" "$rc" 1
 like "doctor: database integrity" "$out" '^ok +database .*integrity ok'
-like "doctor: listener can bind" "$out" "^ok +listener +127.0.0.1:$((port + 1)) can be bound"
+like "doctor: listener can bind" "$out" "^ok +listener +127.0.0.1:$lport can be bound"
 like "doctor: the account names the failure" "$out" '^FAIL +account +ha \(hostaway\): .*(refused|connect)'
 chmod 644 "$t/config/porter/accounts.conf"
 out=$("$P" doctor 2>/dev/null); rc=$?
