@@ -86,6 +86,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "wire.h"
 #include "store.h"
 
 #define BD_PAGE           1000
@@ -127,32 +128,18 @@ static int64_t bd_time(const char *s)
     return (int64_t)timegm(&tm) * 1000;
 }
 
+/* A time field of this dialect (see v_time). */
+static int64_t v_when(struct vctx *v, const cJSON *o, const char *field, int required)
+{
+    return v_time(v, o, field, required, bd_time, "not a date-time");
+}
+
 static void bd_date(int64_t ms, char out[16])
 {
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(out, 16, "%Y-%m-%d", &tm);
-}
-
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = jget(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int64_t jid(const cJSON *o, const char *k)
-{
-    const cJSON *v = jget(o, k);
-    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 9e15 ||
-        v->valuedouble != (double)(int64_t)v->valuedouble)
-        return 0;
-    return (int64_t)v->valuedouble;
 }
 
 static int64_t max64(int64_t a, int64_t b)
@@ -212,95 +199,6 @@ static char *pms_text(const cJSON *root)
 }
 
 /* ---- validation (first problem of a record -> sink->drift) ---- */
-
-struct vctx {
-    struct sink *out;
-    enum entity ent;
-    char rid[32];
-    int bad;
-};
-
-static void vinit(struct vctx *v, struct sink *out, enum entity ent)
-{
-    v->out = out;
-    v->ent = ent;
-    snprintf(v->rid, sizeof(v->rid), "?");
-    v->bad = 0;
-}
-
-static void vdrift(struct vctx *v, const char *field, const char *why)
-{
-    if (v->bad++)
-        return;
-    log_warn("buildium", "schema drift: %s %s: %s %s", entity_name(v->ent), v->rid, field, why);
-    if (v->out && v->out->drift)
-        v->out->drift(v->out, v->ent, v->rid, field, why);
-}
-
-/* An enumeration value outside the documented set: reported, and the record kept with the
- * field read as unknown (the PMS's own string stays beside it). */
-static void vdrift_kept(struct vctx *v, const char *field, const char *value, const char *as)
-{
-    char why[160];
-    snprintf(why, sizeof(why), DRIFT_KEPT "unknown value '%.60s', read as %s", value, as);
-    log_warn("buildium", "schema drift: %s %s: %s %s", entity_name(v->ent), v->rid, field, why);
-    if (v->out && v->out->drift)
-        v->out->drift(v->out, v->ent, v->rid, field, why);
-}
-
-static int64_t v_key(struct vctx *v, const cJSON *o, const char *field)
-{
-    const cJSON *j = jget(o, field);
-    int64_t id = jid(o, field);
-    if (!id) {
-        vdrift(v, field, !j || cJSON_IsNull(j) ? "missing" : "not an integer id");
-        return 0;
-    }
-    snprintf(v->rid, sizeof(v->rid), "%lld", (long long)id);
-    return id;
-}
-
-static int64_t v_id(struct vctx *v, const cJSON *o, const char *field, int required)
-{
-    const cJSON *j = jget(o, field);
-    if (!j || cJSON_IsNull(j)) {
-        if (required)
-            vdrift(v, field, "missing");
-        return 0;
-    }
-    int64_t id = jid(o, field);
-    if (!id)
-        vdrift(v, field, "not an integer id");
-    return id;
-}
-
-static const char *v_str(struct vctx *v, const cJSON *o, const char *field, int required)
-{
-    const cJSON *j = jget(o, field);
-    if (!j || cJSON_IsNull(j)) {
-        if (required)
-            vdrift(v, field, "missing");
-        return NULL;
-    }
-    if (!cJSON_IsString(j)) {
-        vdrift(v, field, "not a string");
-        return NULL;
-    }
-    return j->valuestring;
-}
-
-static int64_t v_time(struct vctx *v, const cJSON *o, const char *field, int required)
-{
-    const char *s = v_str(v, o, field, required);
-    if (!s || !*s)
-        return 0;
-    int64_t t = bd_time(s);
-    if (t < 0) {
-        vdrift(v, field, "not a date-time");
-        return 0;
-    }
-    return t;
-}
 
 /* ---- enumerations ---- */
 
@@ -494,7 +392,7 @@ static int is_enoparent(const struct err *e)
 static int put_rental(struct sink *out, const cJSON *r, struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ENT_PROPERTY);
+    vinit(&v, "buildium", out, ENT_PROPERTY);
     v_key(&v, r, "Id");
     const char *name = v_str(&v, r, "Name", 0);
     if (v.bad)
@@ -519,7 +417,7 @@ static int put_rental(struct sink *out, const cJSON *r, struct err *e)
 static int put_unit(struct sink *out, const cJSON *u, struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ENT_UNIT);
+    vinit(&v, "buildium", out, ENT_UNIT);
     v_key(&v, u, "Id");
     int64_t pid = v_id(&v, u, "PropertyId", 1);
     const char *num = v_str(&v, u, "UnitNumber", 0);
@@ -543,7 +441,7 @@ static const char *first_phone(const cJSON *o)
 static int put_tenant(struct sink *out, const cJSON *t, struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ENT_CONTACT);
+    vinit(&v, "buildium", out, ENT_CONTACT);
     v_key(&v, t, "Id");
     const char *first = v_str(&v, t, "FirstName", 0), *last = v_str(&v, t, "LastName", 0);
     const char *email = v_str(&v, t, "Email", 0);
@@ -563,12 +461,12 @@ static int put_tenant(struct sink *out, const cJSON *t, struct err *e)
 static int put_lease(struct sink *out, const cJSON *l, struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ENT_STAY);
+    vinit(&v, "buildium", out, ENT_STAY);
     v_key(&v, l, "Id");
     int64_t pid = v_id(&v, l, "PropertyId", 0), uid = v_id(&v, l, "UnitId", 0);
     const char *st = v_str(&v, l, "LeaseStatus", 0);
     const char *from = v_str(&v, l, "LeaseFromDate", 0), *to = v_str(&v, l, "LeaseToDate", 0);
-    int64_t upd = v_time(&v, l, "LastUpdatedDateTime", 0);
+    int64_t upd = v_when(&v, l, "LastUpdatedDateTime", 0);
     const char *canon = lease_status(st);
     if (v.bad)
         return 0;
@@ -691,7 +589,7 @@ static int prefs_load(struct adapter *a, struct prefs *p, struct err *e)
 static int put_vendor(struct sink *out, const cJSON *j, const struct prefs *p, struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ENT_VENDOR);
+    vinit(&v, "buildium", out, ENT_VENDOR);
     int64_t id = v_key(&v, j, "Id");
     const char *company = v_str(&v, j, "CompanyName", 0);
     const char *first = v_str(&v, j, "FirstName", 0), *last = v_str(&v, j, "LastName", 0);
@@ -726,13 +624,13 @@ static int put_vendor(struct sink *out, const cJSON *j, const struct prefs *p, s
 static int put_task(struct sink *out, const cJSON *t, struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ENT_THREAD);
+    vinit(&v, "buildium", out, ENT_THREAD);
     v_key(&v, t, "Id");
     const char *title = v_str(&v, t, "Title", 0);
     const char *type = v_str(&v, t, "TaskType", 0);
     int64_t uid = v_id(&v, t, "UnitId", 0);
-    int64_t upd = v_time(&v, t, "LastUpdatedDateTime", 0);
-    int64_t made = v_time(&v, t, "CreatedDateTime", 0);
+    int64_t upd = v_when(&v, t, "LastUpdatedDateTime", 0);
+    int64_t made = v_when(&v, t, "CreatedDateTime", 0);
     if (v.bad)
         return 0;
     const cJSON *rb = jget(t, "RequestedByUserEntity");
@@ -774,14 +672,14 @@ static int put_task(struct sink *out, const cJSON *t, struct err *e)
 static int put_history(struct sink *out, int64_t task, const cJSON *h, struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ENT_MESSAGE);
+    vinit(&v, "buildium", out, ENT_MESSAGE);
     v_key(&v, h, "Id");
     const char *msg = v_str(&v, h, "Message", 0);
     if (v.bad || !msg || !*msg)
         return 0;
     const char *when = jget(h, "CreatedDateTIme") ? "CreatedDateTIme" : "CreatedDateTime";
-    int64_t sent = v_time(&v, h, when, 1);
-    int64_t upd = v_time(&v, h, "LastUpdatedDateTime", 0);
+    int64_t sent = v_when(&v, h, when, 1);
+    int64_t upd = v_when(&v, h, "LastUpdatedDateTime", 0);
     const cJSON *by = jget(h, "CreatedByUser");
     if (!cJSON_IsObject(by))
         vdrift(&v, "CreatedByUser", "missing");
@@ -807,7 +705,7 @@ static int put_history(struct sink *out, int64_t task, const cJSON *h, struct er
 static int put_workorder(struct sink *out, const cJSON *w, struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ENT_WORK_ORDER);
+    vinit(&v, "buildium", out, ENT_WORK_ORDER);
     v_key(&v, w, "Id");
     const char *title = v_str(&v, w, "Title", 0);
     const char *details = v_str(&v, w, "WorkDetails", 0);

@@ -77,6 +77,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "wire.h"
 #include "store.h"
 
 #define GY_PAGE           100
@@ -105,17 +106,6 @@ struct guesty {
 };
 
 /* ---- small helpers ---- */
-
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = jget(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 static int64_t max64(int64_t a, int64_t b)
 {
@@ -169,6 +159,12 @@ static int64_t gy_time(const char *s)
         tm.tm_sec > 60)
         return -1;
     return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+/* A time field of this dialect (see v_time). */
+static int64_t v_when(struct vctx *v, const cJSON *o, const char *field, int required)
+{
+    return v_time(v, o, field, required, gy_time, "not an ISO-8601 time");
 }
 
 static int64_t jtime(const cJSON *o, const char *k)
@@ -226,72 +222,6 @@ static const char *pms_text(const cJSON *root)
 }
 
 /* ---- validation ---- */
-
-struct vctx {
-    struct sink *out;
-    enum entity ent;
-    char rid[48];
-    int bad;
-};
-
-static void vinit(struct vctx *v, struct sink *out, enum entity ent)
-{
-    v->out = out;
-    v->ent = ent;
-    snprintf(v->rid, sizeof(v->rid), "?");
-    v->bad = 0;
-}
-
-static void vdrift(struct vctx *v, const char *field, const char *why)
-{
-    if (v->bad++)
-        return;
-    log_warn("guesty", "schema drift: %s %s: %s %s", entity_name(v->ent), v->rid, field, why);
-    if (v->out && v->out->drift)
-        v->out->drift(v->out, v->ent, v->rid, field, why);
-}
-
-/* The record's id: the first of k1/k2 that is present (a string). */
-static const char *v_key(struct vctx *v, const cJSON *o, const char *k1, const char *k2)
-{
-    const char *id = jstr(o, k1);
-    if (!id && k2)
-        id = jstr(o, k2);
-    if (!id || !*id) {
-        vdrift(v, k1, jget(o, k1) ? "not a string id" : "missing");
-        return NULL;
-    }
-    snprintf(v->rid, sizeof(v->rid), "%s", id);
-    return id;
-}
-
-static const char *v_str(struct vctx *v, const cJSON *o, const char *field, int required)
-{
-    const cJSON *j = jget(o, field);
-    if (!j || cJSON_IsNull(j)) {
-        if (required)
-            vdrift(v, field, "missing");
-        return NULL;
-    }
-    if (!cJSON_IsString(j)) {
-        vdrift(v, field, "not a string");
-        return NULL;
-    }
-    return j->valuestring;
-}
-
-static int64_t v_time(struct vctx *v, const cJSON *o, const char *field, int required)
-{
-    const char *s = v_str(v, o, field, required);
-    if (!s || !*s)
-        return 0;
-    int64_t t = gy_time(s);
-    if (t < 0) {
-        vdrift(v, field, "not an ISO-8601 time");
-        return 0;
-    }
-    return t;
-}
 
 /* ---- enumerations ---- */
 
@@ -672,12 +602,12 @@ static int is_enoparent(const struct err *e)
 static int put_listing(struct sink *out, enum entity ent, const cJSON *l, struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ent);
-    const char *id = v_key(&v, l, "_id", "id");
+    vinit(&v, "guesty", out, ent);
+    const char *id = v_skey(&v, l, "_id", "id");
     const char *title = v_str(&v, l, "title", 0);
     const char *nick = v_str(&v, l, "nickname", 0);
     const char *tz = v_str(&v, l, "timezone", 0);
-    int64_t upd = max64(v_time(&v, l, "createdAt", 0), v_time(&v, l, "lastUpdatedAt", 0));
+    int64_t upd = max64(v_when(&v, l, "createdAt", 0), v_when(&v, l, "lastUpdatedAt", 0));
     if (v.bad)
         return 0;
     const char *addr = jstr(jget(l, "address"), "full");
@@ -716,8 +646,8 @@ static int put_reservation(struct adapter *a, struct sink *out, const cJSON *r, 
                            struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ENT_STAY);
-    const char *id = v_key(&v, r, "_id", "id");
+    vinit(&v, "guesty", out, ENT_STAY);
+    const char *id = v_skey(&v, r, "_id", "id");
     const char *listing = jref(r, "listingId");
     if (!listing)
         listing = jref(r, "listing");
@@ -729,10 +659,10 @@ static int put_reservation(struct adapter *a, struct sink *out, const cJSON *r, 
         vdrift(&v, "status", "unknown value");
     const char *arr = v_str(&v, r, "checkInDateLocalized", 0);
     const char *dep = v_str(&v, r, "checkOutDateLocalized", 0);
-    int64_t ci = v_time(&v, r, "checkIn", 0), co = v_time(&v, r, "checkOut", 0);
+    int64_t ci = v_when(&v, r, "checkIn", 0), co = v_when(&v, r, "checkOut", 0);
     const char *code = v_str(&v, r, "confirmationCode", 0);
     const char *src = v_str(&v, r, "source", 0);
-    int64_t upd = max64(v_time(&v, r, "lastUpdatedAt", 0), v_time(&v, r, "createdAt", 0));
+    int64_t upd = max64(v_when(&v, r, "lastUpdatedAt", 0), v_when(&v, r, "createdAt", 0));
     if (drifted)
         *drifted = v.bad > 0;
     if (v.bad)
@@ -834,11 +764,11 @@ static int put_conversation(struct adapter *a, struct sink *out, const cJSON *c,
                             int *drifted, struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ENT_THREAD);
-    const char *id = v_key(&v, c, "_id", "id");
+    vinit(&v, "guesty", out, ENT_THREAD);
+    const char *id = v_skey(&v, c, "_id", "id");
     const cJSON *meta = jget(c, "meta");
     const cJSON *res = cJSON_GetArrayItem(jget(meta, "reservations"), 0);
-    int64_t upd = max64(v_time(&v, c, "modifiedAt", 0), v_time(&v, c, "createdAt", 0));
+    int64_t upd = max64(v_when(&v, c, "modifiedAt", 0), v_when(&v, c, "createdAt", 0));
     if (drifted)
         *drifted = v.bad > 0;
     if (v.bad)
@@ -897,10 +827,10 @@ static int put_conversation(struct adapter *a, struct sink *out, const cJSON *c,
 static int build_message(struct sink *out, const cJSON *j, const char *conv, int hook,
                          struct rec_message *m, struct vctx *v)
 {
-    vinit(v, out, ENT_MESSAGE);
-    const char *id = v_key(v, j, "_id", "postId");
+    vinit(v, "guesty", out, ENT_MESSAGE);
+    const char *id = v_skey(v, j, "_id", "postId");
     const char *body = v_str(v, j, "body", 1);
-    int64_t at = v_time(v, j, "createdAt", 1);
+    int64_t at = v_when(v, j, "createdAt", 1);
     const char *mt = module_type(j);
     int ch = module_channel(mt);
     if (mt && ch < 0)
@@ -969,8 +899,8 @@ static int put_message(struct adapter *a, struct sink *out, const struct rec_mes
 static int put_task(struct sink *out, const cJSON *t, int *drifted, struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ENT_WORK_ORDER);
-    const char *id = v_key(&v, t, "_id", "id");
+    vinit(&v, "guesty", out, ENT_WORK_ORDER);
+    const char *id = v_skey(&v, t, "_id", "id");
     const char *title = jstr(t, "title");
     if (!title)
         title = jstr(t, "taskTitle");
@@ -1002,8 +932,8 @@ static int put_task(struct sink *out, const cJSON *t, int *drifted, struct err *
         end = jtime(t, "endTime");
     if (end <= 0)
         end = jtime(t, "mustFinishBefore");
-    int64_t created = v_time(&v, t, "createdAt", 0);
-    int64_t upd = v_time(&v, t, "updatedAt", 0);
+    int64_t created = v_when(&v, t, "createdAt", 0);
+    int64_t upd = v_when(&v, t, "updatedAt", 0);
     int status = task_status(st, assignee != NULL);
     if (st && status < 0)
         vdrift(&v, "status", "unknown value");
@@ -1047,8 +977,8 @@ static int put_task(struct sink *out, const cJSON *t, int *drifted, struct err *
 static int put_user(struct sink *out, const cJSON *u, struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ENT_VENDOR);
-    const char *id = v_key(&v, u, "_id", "id");
+    vinit(&v, "guesty", out, ENT_VENDOR);
+    const char *id = v_skey(&v, u, "_id", "id");
     const char *full = v_str(&v, u, "fullName", 0);
     const char *first = v_str(&v, u, "firstName", 0);
     const char *last = v_str(&v, u, "lastName", 0);

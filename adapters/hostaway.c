@@ -101,6 +101,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "wire.h"
 #include "store.h"
 
 #define HA_PAGE           100
@@ -175,6 +176,12 @@ static int64_t ha_time(const char *s)
     return (int64_t)timegm(&tm) * 1000;
 }
 
+/* A time field of this dialect (see v_time). */
+static int64_t v_when(struct vctx *v, const cJSON *o, const char *field, int required)
+{
+    return v_time(v, o, field, required, ha_time, "not a YYYY-MM-DD HH:MM:SS time");
+}
+
 static void ha_fmt(int64_t ms, char out[20], int date_only)
 {
     time_t t = (time_t)(ms / 1000);
@@ -186,27 +193,6 @@ static void ha_fmt(int64_t ms, char out[20], int date_only)
 static int is_date(const char *s)
 {
     return s && strlen(s) == 10 && ha_time(s) >= 0;
-}
-
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = jget(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* An integral JSON number > 0, else 0. */
-static int64_t jid(const cJSON *o, const char *k)
-{
-    const cJSON *v = jget(o, k);
-    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 9e15 ||
-        v->valuedouble != (double)(int64_t)v->valuedouble)
-        return 0;
-    return (int64_t)v->valuedouble;
 }
 
 static int64_t jtime(const cJSON *o, const char *k)
@@ -249,87 +235,6 @@ static int64_t parse_remote_id(const char *s)
 }
 
 /* ---- validation: the first problem of a record is reported through sink->drift ---- */
-
-struct vctx {
-    struct sink *out;
-    enum entity ent;
-    char rid[32];
-    int bad;
-};
-
-static void vinit(struct vctx *v, struct sink *out, enum entity ent)
-{
-    v->out = out;
-    v->ent = ent;
-    snprintf(v->rid, sizeof(v->rid), "?");
-    v->bad = 0;
-}
-
-static void vdrift(struct vctx *v, const char *field, const char *why)
-{
-    if (v->bad++)
-        return;
-    log_warn("hostaway", "schema drift: %s %s: %s %s", entity_name(v->ent), v->rid, field, why);
-    if (v->out && v->out->drift)
-        v->out->drift(v->out, v->ent, v->rid, field, why);
-}
-
-/* The record's id (required integer); sets v->rid. */
-static int64_t v_key(struct vctx *v, const cJSON *o, const char *field)
-{
-    const cJSON *j = jget(o, field);
-    int64_t id = jid(o, field);
-    if (!id) {
-        vdrift(v, field, !j || cJSON_IsNull(j) ? "missing" : "not an integer id");
-        return 0;
-    }
-    snprintf(v->rid, sizeof(v->rid), "%lld", (long long)id);
-    return id;
-}
-
-/* An integer id field: 0 when absent or null (or when required: drift). */
-static int64_t v_id(struct vctx *v, const cJSON *o, const char *field, int required)
-{
-    const cJSON *j = jget(o, field);
-    if (!j || cJSON_IsNull(j)) {
-        if (required)
-            vdrift(v, field, "missing");
-        return 0;
-    }
-    int64_t id = jid(o, field);
-    if (!id)
-        vdrift(v, field, "not an integer id");
-    return id;
-}
-
-static const char *v_str(struct vctx *v, const cJSON *o, const char *field, int required)
-{
-    const cJSON *j = jget(o, field);
-    if (!j || cJSON_IsNull(j)) {
-        if (required)
-            vdrift(v, field, "missing");
-        return NULL;
-    }
-    if (!cJSON_IsString(j)) {
-        vdrift(v, field, "not a string");
-        return NULL;
-    }
-    return j->valuestring;
-}
-
-/* A time field: 0 when absent or null, drift when required and absent or unparsable. */
-static int64_t v_time(struct vctx *v, const cJSON *o, const char *field, int required)
-{
-    const char *s = v_str(v, o, field, required);
-    if (!s)
-        return 0;
-    int64_t t = ha_time(s);
-    if (t < 0) {
-        vdrift(v, field, "not a YYYY-MM-DD HH:MM:SS time");
-        return 0;
-    }
-    return t;
-}
 
 /* A 0/1 boolean (true/false accepted); `def` when absent and not required. */
 static int v_bool(struct vctx *v, const cJSON *o, const char *field, int required, int def)
@@ -761,13 +666,13 @@ static int is_enoparent(const struct err *e)
 static int put_listing(struct sink *out, enum entity ent, const cJSON *l, struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ent);
+    vinit(&v, "hostaway", out, ent);
     v_key(&v, l, "id");
     const char *name = v_str(&v, l, "name", 0);
     const char *iname = v_str(&v, l, "internalListingName", 0);
     const char *addr = v_str(&v, l, "address", 0);
     const char *tz = v_str(&v, l, "timeZoneName", 0);
-    int64_t upd = max64(v_time(&v, l, "updatedOn", 0), v_time(&v, l, "insertedOn", 0));
+    int64_t upd = max64(v_when(&v, l, "updatedOn", 0), v_when(&v, l, "insertedOn", 0));
     if (v.bad)
         return 0;
     if (!name || !*name)
@@ -807,7 +712,7 @@ static int put_reservation(struct adapter *a, struct sink *out, const cJSON *r, 
                            struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ENT_STAY);
+    vinit(&v, "hostaway", out, ENT_STAY);
     v_key(&v, r, "id");
     int64_t listing = v_id(&v, r, "listingMapId", 1);
     const char *arrival = v_str(&v, r, "arrivalDate", 1);
@@ -829,13 +734,13 @@ static int put_reservation(struct adapter *a, struct sink *out, const cJSON *r, 
     /* optional and only shown to staff: a doorCode of another type is ignored, not drift */
     const cJSON *door = jget(r, "doorCode");
     v_id(&v, r, "channelId", 0);
-    int64_t upd = max64(v_time(&v, r, "updatedOn", 0), v_time(&v, r, "insertedOn", 0));
+    int64_t upd = max64(v_when(&v, r, "updatedOn", 0), v_when(&v, r, "insertedOn", 0));
     const cJSON *ng = jget(r, "numberOfGuests");
     if (drifted)
         *drifted = v.bad > 0;
     if (v.bad)
         return 0;
-    char lid[32], cid[48];
+    char lid[32], cid[64];
     snprintf(lid, sizeof(lid), "%lld", (long long)listing);
     snprintf(cid, sizeof(cid), "guest:%s", v.rid);
     char *full = NULL;
@@ -944,7 +849,7 @@ static int put_conversation(struct adapter *a, struct sink *out, const cJSON *c,
                             int *drifted, struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ENT_THREAD);
+    vinit(&v, "hostaway", out, ENT_THREAD);
     v_key(&v, c, "id");
     int64_t res = v_id(&v, c, "reservationId", 0);
     int64_t listing = v_id(&v, c, "listingMapId", 0);
@@ -1023,13 +928,13 @@ static int build_message(struct sink *out, const cJSON *j, const struct ha_conv 
                          struct ha_msg *hm)
 {
     struct vctx *v = &hm->v;
-    vinit(v, out, ENT_MESSAGE);
+    vinit(v, "hostaway", out, ENT_MESSAGE);
     v_key(v, j, "id");
     hm->conv_id = v_id(v, j, "conversationId", 1);
     const char *body = v_str(v, j, "body", 1);
     int incoming = v_bool(v, j, "isIncoming", 1, 0);
-    int64_t date = v_time(v, j, "date", 1);
-    int64_t upd = v_time(v, j, "updatedOn", 0);
+    int64_t date = v_when(v, j, "date", 1);
+    int64_t upd = v_when(v, j, "updatedOn", 0);
     const char *type = v_str(v, j, "communicationType", 0);
     int ch = comm_channel(type, ci ? ci->ota : CH_OTA);
     if (ch < 0)
@@ -1080,7 +985,7 @@ static int put_message(struct adapter *a, struct sink *out, struct ha_msg *hm, c
 static int put_task(struct sink *out, const cJSON *t, struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ENT_WORK_ORDER);
+    vinit(&v, "hostaway", out, ENT_WORK_ORDER);
     v_key(&v, t, "id");
     const char *title = v_str(&v, t, "title", 1);
     const char *desc = v_str(&v, t, "description", 0);
@@ -1088,10 +993,10 @@ static int put_task(struct sink *out, const cJSON *t, struct err *e)
     int64_t assignee = v_id(&v, t, "assigneeUserId", 0);
     int64_t listing = v_id(&v, t, "listingMapId", 0);
     int64_t res = v_id(&v, t, "reservationId", 0);
-    int64_t start = v_time(&v, t, "canStartFrom", 0);
-    int64_t end = v_time(&v, t, "shouldEndBy", 0);
-    int64_t created = v_time(&v, t, "insertedOn", 0);
-    int64_t upd = v_time(&v, t, "updatedOn", 0);
+    int64_t start = v_when(&v, t, "canStartFrom", 0);
+    int64_t end = v_when(&v, t, "shouldEndBy", 0);
+    int64_t created = v_when(&v, t, "insertedOn", 0);
+    int64_t upd = v_when(&v, t, "updatedOn", 0);
     int status = task_status(st, assignee != 0);
     if (st && status < 0)
         vdrift(&v, "status", "unknown value");
@@ -1132,14 +1037,14 @@ static int put_task(struct sink *out, const cJSON *t, struct err *e)
 static int put_user(struct sink *out, const cJSON *u, struct err *e)
 {
     struct vctx v;
-    vinit(&v, out, ENT_VENDOR);
+    vinit(&v, "hostaway", out, ENT_VENDOR);
     v_key(&v, u, "id");
     const char *first = v_str(&v, u, "firstName", 0);
     const char *last = v_str(&v, u, "lastName", 0);
     const char *email = v_str(&v, u, "email", 0);
     const char *phone = v_str(&v, u, "phone", 0);
     int active = v_bool(&v, u, "isActive", 0, 1);
-    int64_t upd = max64(v_time(&v, u, "updatedOn", 0), v_time(&v, u, "insertedOn", 0));
+    int64_t upd = max64(v_when(&v, u, "updatedOn", 0), v_when(&v, u, "insertedOn", 0));
     if (v.bad)
         return 0;
     char *name =

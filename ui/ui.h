@@ -105,7 +105,7 @@ void board_paint(struct board *b, int y, int h, int w);
 int board_command(struct board *b, const char *cmd, const char *arg);
 int board_show_thread_wo(struct board *b, int64_t thread);
 int board_picking(const struct board *b);
-    /* the vendor picker is open */ /* select its work order; 0 none */
+/* the vendor picker is open */ /* select its work order; 0 none */
 void board_accept(struct board *b, int purpose, const char *text);
 /* Switch views (app.c). */
 void app_view(struct app *a, enum view v);

@@ -98,6 +98,22 @@ static int down(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Queue "<what> <account> <tag>" on the first thread of each account. */
+static void send_each(const char *const names[3], const char *what, const char *tag)
+{
+    for (int i = 0; i < 3; i++) {
+        char sql[160], id[24], body[64];
+        snprintf(sql, sizeof(sql),
+                 "SELECT min(t.id) FROM thread t JOIN account a ON a.id = t.account_id"
+                 " WHERE a.name = '%s'",
+                 names[i]);
+        snprintf(id, sizeof(id), "%lld", (long long)count(sql));
+        snprintf(body, sizeof(body), "%s %s %s", what, names[i], tag);
+        const char *send[] = {"send", id, body, NULL};
+        assert_int_equal(porter(send), 0);
+    }
+}
+
 static void test_three_pms_one_inbox(void **state)
 {
     (void)state;
@@ -114,17 +130,7 @@ static void test_three_pms_one_inbox(void **state)
                       " WHERE a.name = 'bd'") > 0);
     /* a reply in each account reaches its own PMS once, and no other */
     static const char *const names[] = {"ha", "gy", "bd"};
-    for (int i = 0; i < 3; i++) {
-        char sql[160], id[24], body[48];
-        snprintf(sql, sizeof(sql),
-                 "SELECT min(t.id) FROM thread t JOIN account a ON a.id = t.account_id"
-                 " WHERE a.name = '%s'",
-                 names[i]);
-        snprintf(id, sizeof(id), "%lld", (long long)count(sql));
-        snprintf(body, sizeof(body), "multi reply to %s q7", names[i]);
-        const char *send[] = {"send", id, body, NULL};
-        assert_int_equal(porter(send), 0);
-    }
+    send_each(names, "multi reply to", "q7");
     assert_int_equal(porter(once), 0);
     for (int i = 0; i < 3; i++)
         for (int p = 0; p < 3; p++) {
@@ -148,17 +154,7 @@ static void test_one_pms_down_others_unaffected(void **state)
     assert_int_equal(r.status, 200);
     http_result_free(&r);
     static const char *const names[] = {"ha", "gy", "bd"};
-    for (int i = 0; i < 3; i++) {
-        char sql[160], id[24], body[48];
-        snprintf(sql, sizeof(sql),
-                 "SELECT min(t.id) FROM thread t JOIN account a ON a.id = t.account_id"
-                 " WHERE a.name = '%s'",
-                 names[i]);
-        snprintf(id, sizeof(id), "%lld", (long long)count(sql));
-        snprintf(body, sizeof(body), "outage reply to %s w3", names[i]);
-        const char *send[] = {"send", id, body, NULL};
-        assert_int_equal(porter(send), 0);
-    }
+    send_each(names, "outage reply to", "w3");
     assert_true(porter(once) != 0); /* says a sync failed ... */
     const char *status[] = {"status", NULL};
     int st = porter(status);

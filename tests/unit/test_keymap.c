@@ -70,7 +70,8 @@ static void test_completion(void **state)
     n = command_complete("filter-", VIEW_BOARD, out, 64);
     assert_int_equal(n, 3);
     for (size_t i = 0; i < n; i++)
-        assert_true(strcmp(out[i], "filter-clear") == 0 || strcmp(out[i], "filter-emergency") == 0 ||
+        assert_true(strcmp(out[i], "filter-clear") == 0 ||
+                    strcmp(out[i], "filter-emergency") == 0 ||
                     strcmp(out[i], "filter-overdue") == 0);
     assert_int_equal(command_complete("rep", VIEW_INBOX, out, 64), 2); /* reply, reply-editor */
     assert_int_equal(command_complete("zzz", VIEW_ANY, out, 64), 0);
