@@ -11,6 +11,7 @@
 #ifndef PORTER_MODEL_H
 #define PORTER_MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define CHANNEL_LIST(X)                                                                            \
@@ -93,6 +94,15 @@ int wo_status_parse(const char *s);
 int priority_parse(const char *s);
 int thread_kind_parse(const char *s);
 int contact_kind_parse(const char *s);
+
+/* A work order's schedule window in local time: "Nov 23 09:00-11:00", "Nov 23 22:00 - Nov 24
+ * 02:00", or "" when start is 0. */
+void wo_window_fmt(int64_t start_ms, int64_t end_ms, char *out, size_t n);
+/* Read a window typed in local time: "DATE HH:MM-HH:MM", "DATE HH:MM" (two hours) or
+ * "DATE" (08:00-17:00), DATE being YYYY-MM-DD, "today" or "tomorrow" (relative to now_ms).
+ * 0, or -1 with a reason in err[errn]. */
+int wo_window_parse(const char *text, int64_t now_ms, int64_t *start_ms, int64_t *end_ms, char *err,
+                    size_t errn);
 
 /* ---- records as they come from a PMS (all strings borrowed) ---- */
 

@@ -197,6 +197,8 @@ extern const char porter_schema_sql[];
       " sync_state = CASE WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.entity = 'work_order'" \
       "   AND o.entity_id = ?1 AND o.state IN ('pending', 'inflight')) THEN 'pending'" \
       "   ELSE 'synced' END WHERE id = ?1") \
+    X(NOTE_LANDED, "UPDATE wo_event SET remote_id = ?2 WHERE id = (SELECT" \
+      " json_extract(payload, '$.event') FROM outbox WHERE id = ?1 AND op = 'wo_note')") \
     X(WO_FAILED, "UPDATE work_order SET sync_state = 'failed', sync_error = ?2 WHERE id = ?1") \
     X(INBOUND_DUE, "SELECT id, account_id, kind, body, attempts, received_at FROM inbound_event" \
       " WHERE state IN ('new', 'retry') AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2") \
@@ -248,7 +250,7 @@ extern const char porter_schema_sql[];
       " AND (?4 IS NULL OR (coalesce(w.due_date, '') <> '' AND w.due_date < ?4))" \
       " AND (?5 IS NULL OR w.title LIKE ?5 ESCAPE '\\' OR p.name LIKE ?5 ESCAPE '\\'" \
       "   OR u.name LIKE ?5 ESCAPE '\\' OR v.name LIKE ?5 ESCAPE '\\' OR w.trade LIKE ?5 ESCAPE '\\')" \
-      WO_ORDER) \
+      " AND (?6 IS NULL OR w.assignee = ?6)" WO_ORDER) \
     X(INBOUND_PUT, "INSERT INTO inbound_event(account_id, event_id, kind, body, received_at)" \
       " VALUES (?1, ?2, coalesce(?3, ''), ?4, ?5) ON CONFLICT(account_id, event_id) DO NOTHING") \
     X(THREAD_GET, "SELECT " THREAD_COLS " FROM thread t" THREAD_JOINS " WHERE t.id = ?1") \
@@ -328,7 +330,8 @@ extern const char porter_schema_sql[];
 #define WO_SELECT \
     "SELECT w.id, w.account_id, w.remote_id, w.title, w.status, w.priority, w.trade," \
     " coalesce(p.name, ''), coalesce(u.name, ''), coalesce(v.name, ''), coalesce(w.thread_id, 0)," \
-    " w.sync_state, w.sync_error, w.created_at, w.updated_at FROM work_order w" \
+    " w.sync_state, w.sync_error, w.created_at, w.updated_at, coalesce(w.assignee, '')," \
+    " coalesce(w.schedule_start, 0), coalesce(w.schedule_end, 0) FROM work_order w" \
     " LEFT JOIN property p ON p.id = w.property_id LEFT JOIN unit u ON u.id = w.unit_id" \
     " LEFT JOIN vendor v ON v.id = w.vendor_id"
 #define WO_ORDER " ORDER BY (w.priority = 'emergency') DESC, w.created_at, w.id LIMIT ?2"
@@ -2081,7 +2084,8 @@ int store_work_orders_filtered(struct store *s, int status, const struct wo_filt
 {
     out->rows = NULL;
     out->n = 0;
-    int filtered = f && status >= 0 && (f->emergency || f->overdue_before || f->text);
+    int filtered =
+        f && status >= 0 && (f->emergency || f->overdue_before || f->text || f->assignee);
     sqlite3_stmt *st = stmt(s,
                             filtered      ? STMT_WO_LIST_FILTERED
                             : status >= 0 ? STMT_WO_LIST_STATUS
@@ -2108,6 +2112,7 @@ int store_work_orders_filtered(struct store *s, int status, const struct wo_filt
             like[o] = '\0';
             bind_text(st, 5, like);
         }
+        bind_text(st, 6, f->assignee);
     }
     out->rows = xcalloc(limit ? limit : 1, sizeof(*out->rows));
     int rc;
@@ -2128,6 +2133,9 @@ int store_work_orders_filtered(struct store *s, int status, const struct wo_filt
         w->sync_error = col_text(st, 12);
         w->created_at = sqlite3_column_int64(st, 13);
         w->updated_at = sqlite3_column_int64(st, 14);
+        w->assignee = col_text0(st, 15);
+        w->schedule_start = sqlite3_column_int64(st, 16);
+        w->schedule_end = sqlite3_column_int64(st, 17);
     }
     done(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
@@ -2147,6 +2155,7 @@ void wo_list_free(struct wo_list *l)
         free(w->property);
         free(w->unit);
         free(w->vendor);
+        free(w->assignee);
         free(w->sync_state);
         free(w->sync_error);
     }
@@ -2640,6 +2649,11 @@ static int outbox_done_tx(struct store *s, int64_t op, const char *remote_id, in
         if (rc == 0 && (st = stmt(s, STMT_BASE_FROM_OP, e))) { /* both sides agree now */
             sqlite3_bind_int64(st, 1, op);
             rc = run(s, st, e, "sync base");
+        }
+        if (rc == 0 && (st = stmt(s, STMT_NOTE_LANDED, e))) { /* '' : kept in porter */
+            sqlite3_bind_int64(st, 1, op);
+            bind_text(st, 2, local_only ? "" : remote_id && *remote_id ? remote_id : "pms");
+            rc = run(s, st, e, "note");
         }
     }
     free(entity);
@@ -3374,8 +3388,13 @@ int store_failed_ops(struct store *s, size_t limit, struct op_list *out, struct 
     sqlite3_stmt *st = prep(
         s,
         "SELECT o.id, o.entity_id, a.name, o.entity, o.op, o.state, coalesce(o.last_error, ''),"
-        " coalesce(CASE o.entity WHEN 'message' THEN (SELECT body FROM message m"
-        "   WHERE m.id = o.entity_id) ELSE json_extract(o.payload, '$.status') END, ''),"
+        " coalesce(CASE WHEN o.entity = 'message' THEN (SELECT body FROM message m"
+        "   WHERE m.id = o.entity_id) WHEN o.op = 'wo_schedule' THEN"
+        "   strftime('%Y-%m-%d %H:%M', json_extract(o.payload, '$.start') / 1000, 'unixepoch',"
+        "   'localtime') || '-' || strftime('%H:%M', json_extract(o.payload, '$.end') / 1000,"
+        "   'unixepoch', 'localtime') ELSE coalesce(json_extract(o.payload, '$.status'),"
+        "   json_extract(o.payload, '$.priority'), json_extract(o.payload, '$.body'),"
+        "   json_extract(o.payload, '$.title')) END, ''),"
         " o.attempts, o.created_at"
         " FROM outbox o JOIN account a ON a.id = o.account_id"
         " WHERE o.state IN ('failed', 'dead') AND coalesce(o.last_error, '') <> 'discarded'"
@@ -3462,6 +3481,83 @@ int store_op_discard(struct store *s, int64_t op, struct err *e)
                " (SELECT entity_id FROM outbox WHERE id = ?1 AND entity = 'work_order')"
                " AND ?2 = 0",
                op, 0, "work order of the op", &ignore);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+/* Replace a failed write by an edited one: the old op is discarded and the new value queued
+ * as a person would queue it, in one transaction. */
+static int op_edit_tx(struct store *s, int64_t op, const char *text, const char *actor,
+                      struct err *e)
+{
+    sqlite3_stmt *st = prep(s,
+                            "SELECT o.op, o.entity_id, coalesce(m.thread_id, 0),"
+                            " coalesce(m.channel, ''), o.state FROM outbox o LEFT JOIN message m"
+                            " ON o.entity = 'message' AND m.id = o.entity_id WHERE o.id = ?1"
+                            " AND o.state IN ('failed', 'dead') AND coalesce(o.last_error, '')"
+                            " <> 'discarded'",
+                            e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, op);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE
+                   ? err_set(e, STORE_ENOTFOUND, FINAL, "no failed write %lld", (long long)op)
+                   : db_err(s, e, rc, "failed write");
+    }
+    char *name = col_text0(st, 0), *chan = col_text0(st, 3);
+    int64_t entity = sqlite3_column_int64(st, 1), thread = sqlite3_column_int64(st, 2);
+    sqlite3_finalize(st);
+    char why[160] = "";
+    int n;
+    int64_t a = 0, b = 0;
+    int reply = strcmp(name, "reply") == 0 || strcmp(name, "note") == 0;
+    if (reply)
+        rc = !*text                    ? err_set(e, STORE_EINVAL, FINAL, "an empty message")
+             : channel_parse(chan) < 0 ? err_set(e, STORE_EINVAL, FINAL, "no channel to reply on")
+                                       : 0;
+    else if (strcmp(name, "wo_status") == 0)
+        rc = (n = wo_status_parse(text)) >= 0
+                 ? (a = n, 0)
+                 : err_set(e, STORE_EINVAL, FINAL, "'%s' is not a work-order status", text);
+    else if (strcmp(name, "wo_priority") == 0)
+        rc = (n = priority_parse(text)) >= 0
+                 ? (a = n, 0)
+                 : err_set(e, STORE_EINVAL, FINAL, "'%s': expected low, normal, high or emergency",
+                           text);
+    else if (strcmp(name, "wo_schedule") == 0)
+        rc = wo_window_parse(text, now_ms(), &a, &b, why, sizeof(why)) == 0
+                 ? 0
+                 : err_set(e, STORE_EINVAL, FINAL, "%s", why);
+    else if (strcmp(name, "wo_note") == 0)
+        rc = *text ? 0 : err_set(e, STORE_EINVAL, FINAL, "an empty note");
+    else
+        rc = err_set(e, STORE_EINVAL, FINAL,
+                     "a %s has nothing to edit: retry it, or discard it and act again", name);
+    if (rc == 0)
+        rc = store_op_discard(s, op, e);
+    if (rc == 0 && reply)
+        rc = store_queue_reply(s, thread, name[0] == 'r' ? DIR_OUT : DIR_NOTE,
+                               (enum channel)channel_parse(chan), actor, text, NULL, NULL, e);
+    else if (rc == 0 && strcmp(name, "wo_status") == 0)
+        rc = store_queue_wo_status(s, entity, (enum wo_status)a, actor, e);
+    else if (rc == 0 && strcmp(name, "wo_priority") == 0)
+        rc = store_queue_wo_priority(s, entity, (enum priority)a, actor, e);
+    else if (rc == 0 && strcmp(name, "wo_schedule") == 0)
+        rc = store_queue_wo_schedule(s, entity, a, b, actor, e);
+    else if (rc == 0)
+        rc = store_queue_wo_note(s, entity, text, actor, e);
+    free(name);
+    free(chan);
+    return rc;
+}
+
+int store_op_edit(struct store *s, int64_t op, const char *text, const char *actor, struct err *e)
+{
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = op_edit_tx(s, op, text ? text : "", actor, e);
     return tx_leave(s, rc == 0, rc, e);
 }
 
@@ -3636,6 +3732,7 @@ static void fill_wo_event(sqlite3_stmt *st, void *row)
     r->new_value = col_text0(st, 3);
     r->actor = col_text0(st, 4);
     r->origin = col_text0(st, 5);
+    r->remote_id = col_text(st, 6);
 }
 
 int store_wo_detail(struct store *s, int64_t wo, struct wo_detail *out, struct err *e)
@@ -3654,8 +3751,8 @@ int store_wo_detail(struct store *s, int64_t wo, struct wo_detail *out, struct e
                    ? err_set(e, STORE_ENOTFOUND, FINAL, "no work order %lld", (long long)wo)
                    : db_err(s, e, rc, "work order");
     st = prep(s,
-              "SELECT at, kind, coalesce(old_value, ''), coalesce(new_value, ''), actor, origin"
-              " FROM wo_event WHERE work_order_id = ?1 ORDER BY at, id",
+              "SELECT at, kind, coalesce(old_value, ''), coalesce(new_value, ''), actor, origin,"
+              " remote_id FROM wo_event WHERE work_order_id = ?1 ORDER BY at, id",
               e);
     if (!st) {
         wo_detail_free(out);
@@ -3678,31 +3775,59 @@ void wo_detail_free(struct wo_detail *d)
         free(d->events[i].new_value);
         free(d->events[i].actor);
         free(d->events[i].origin);
+        free(d->events[i].remote_id);
     }
     free(d->events);
     free(d->description);
     memset(d, 0, sizeof(*d));
 }
 
-static int queue_wo_priority_tx(struct store *s, int64_t wo, enum priority prio, const char *actor,
-                                const char *key, struct err *e)
+/* A work order's account, remote id (NULL until created at the PMS) and the current value
+ * of one column; `expr` is a constant of this file, never user input. */
+static int wo_current(struct store *s, int64_t wo, const char *expr, int64_t *account,
+                      char **remote, char **old, struct err *e)
 {
-    sqlite3_stmt *st =
-        prep(s, "SELECT account_id, remote_id, priority FROM work_order WHERE id = ?1", e);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT account_id, remote_id, %s FROM work_order WHERE id = ?1",
+             expr);
+    sqlite3_stmt *st = prep(s, sql, e);
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, wo);
     int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        return rc == SQLITE_DONE
-                   ? err_set(e, STORE_ENOTFOUND, FINAL, "no work order %lld", (long long)wo)
-                   : db_err(s, e, rc, "work order");
+    if (rc == SQLITE_ROW) {
+        *account = sqlite3_column_int64(st, 0);
+        *remote = col_text(st, 1);
+        *old = col_text0(st, 2);
     }
-    int64_t account = sqlite3_column_int64(st, 0);
-    char *remote = col_text(st, 1), *old = col_text0(st, 2);
     sqlite3_finalize(st);
-    rc = 0;
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE
+               ? err_set(e, STORE_ENOTFOUND, FINAL, "no work order %lld", (long long)wo)
+               : db_err(s, e, rc, "work order");
+}
+
+/* Queue op `op` for work order `wo`: payload `p` (taken) gets the remote id. */
+static int wo_push(struct store *s, int64_t account, int64_t wo, const char *remote, const char *op,
+                   cJSON *p, const char *key, struct err *e)
+{
+    if (remote)
+        cJSON_AddStringToObject(p, "remote_id", remote);
+    int rc = outbox_add(s, account, "work_order", wo, 0, op, p, key, e);
+    cJSON_Delete(p);
+    return rc;
+}
+
+static int queue_wo_priority_tx(struct store *s, int64_t wo, enum priority prio, const char *actor,
+                                const char *key, struct err *e)
+{
+    int64_t account = 0;
+    char *remote = NULL, *old = NULL;
+    if (wo_current(s, wo, "priority", &account, &remote, &old, e) != 0)
+        return -1;
+    int rc = -1;
+    sqlite3_stmt *st;
     if ((st = prep(s,
                    "UPDATE work_order SET priority = ?2, sync_state = 'pending', sync_error ="
                    " NULL, updated_at = ?3 WHERE id = ?1",
@@ -3712,18 +3837,13 @@ static int queue_wo_priority_tx(struct store *s, int64_t wo, enum priority prio,
         sqlite3_bind_int64(st, 3, now_ms());
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(s, e, SQLITE_ERROR, "priority");
         sqlite3_finalize(st);
-    } else {
-        rc = -1;
     }
     if (rc == 0)
         rc = wo_event(s, wo, "priority", old, priority_name(prio), actor, "porter", e);
     if (rc == 0) {
         cJSON *p = cJSON_CreateObject();
-        if (remote)
-            cJSON_AddStringToObject(p, "remote_id", remote);
         cJSON_AddStringToObject(p, "priority", priority_name(prio));
-        rc = outbox_add(s, account, "work_order", wo, 0, "wo_priority", p, key, e);
-        cJSON_Delete(p);
+        rc = wo_push(s, account, wo, remote, "wo_priority", p, key, e);
     }
     free(remote);
     free(old);
@@ -3739,5 +3859,118 @@ int store_queue_wo_priority(struct store *s, int64_t wo, enum priority prio, con
     if (new_idem_key(key, e) != 0 || tx_enter(s, e) != 0)
         return -1;
     int rc = queue_wo_priority_tx(s, wo, prio, actor, key, e);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+static int queue_wo_schedule_tx(struct store *s, int64_t wo, int64_t start, int64_t end,
+                                const char *actor, const char *key, struct err *e)
+{
+    int64_t account = 0;
+    char *remote = NULL, *old = NULL;
+    if (wo_current(s, wo, "coalesce(schedule_start, 0) || ' ' || coalesce(schedule_end, 0)",
+                   &account, &remote, &old, e) != 0)
+        return -1;
+    long long os = 0, oe = 0;
+    sscanf(old, "%lld %lld", &os, &oe);
+    char was[64], now[64];
+    wo_window_fmt(os, oe, was, sizeof(was));
+    wo_window_fmt(start, end, now, sizeof(now));
+    int rc = -1;
+    sqlite3_stmt *st;
+    if ((st = prep(s,
+                   "UPDATE work_order SET schedule_start = ?2, schedule_end = ?3, sync_state ="
+                   " 'pending', sync_error = NULL, updated_at = ?4 WHERE id = ?1",
+                   e))) {
+        sqlite3_bind_int64(st, 1, wo);
+        sqlite3_bind_int64(st, 2, start);
+        sqlite3_bind_int64(st, 3, end);
+        sqlite3_bind_int64(st, 4, now_ms());
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(s, e, SQLITE_ERROR, "schedule");
+        sqlite3_finalize(st);
+    }
+    if (rc == 0)
+        rc = wo_event(s, wo, "schedule", was, now, actor, "porter", e);
+    if (rc == 0) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddNumberToObject(p, "start", (double)start);
+        cJSON_AddNumberToObject(p, "end", (double)end);
+        rc = wo_push(s, account, wo, remote, "wo_schedule", p, key, e);
+    }
+    free(remote);
+    free(old);
+    return rc;
+}
+
+int store_queue_wo_schedule(struct store *s, int64_t wo, int64_t start, int64_t end,
+                            const char *actor, struct err *e)
+{
+    char key[48];
+    if (start <= 0 || end <= start)
+        return err_set(e, STORE_EINVAL, FINAL, "a schedule window ends after it starts");
+    if (new_idem_key(key, e) != 0 || tx_enter(s, e) != 0)
+        return -1;
+    int rc = queue_wo_schedule_tx(s, wo, start, end, actor, key, e);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+static int queue_wo_note_tx(struct store *s, int64_t wo, const char *body, const char *actor,
+                            const char *key, struct err *e)
+{
+    int64_t account = 0;
+    char *remote = NULL, *old = NULL;
+    if (wo_current(s, wo, "''", &account, &remote, &old, e) != 0)
+        return -1;
+    int rc = wo_event(s, wo, "note", NULL, body, actor, "porter", e);
+    if (rc == 0) { /* the op names its history row, which learns where the note landed */
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "body", body);
+        cJSON_AddNumberToObject(p, "event", (double)sqlite3_last_insert_rowid(s->db));
+        rc = wo_push(s, account, wo, remote, "wo_note", p, key, e);
+    }
+    free(remote);
+    free(old);
+    return rc;
+}
+
+int store_queue_wo_note(struct store *s, int64_t wo, const char *body, const char *actor,
+                        struct err *e)
+{
+    char key[48];
+    if (!body || !*body)
+        return err_set(e, STORE_EINVAL, FINAL, "an empty note");
+    if (new_idem_key(key, e) != 0 || tx_enter(s, e) != 0)
+        return -1;
+    int rc = queue_wo_note_tx(s, wo, body, actor, key, e);
+    return tx_leave(s, rc == 0, rc, e);
+}
+
+int store_wo_assign(struct store *s, int64_t wo, const char *assignee, const char *actor,
+                    struct err *e)
+{
+    int64_t account = 0;
+    char *remote = NULL, *old = NULL;
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = wo_current(s, wo, "coalesce(assignee, '')", &account, &remote, &old, e);
+    sqlite3_stmt *st;
+    if (rc == 0) {
+        rc = -1;
+        if ((st = prep(s, "UPDATE work_order SET assignee = ?2, updated_at = ?3 WHERE id = ?1",
+                       e))) {
+            sqlite3_bind_int64(st, 1, wo);
+            bind_text(st, 2, assignee && *assignee ? assignee : NULL);
+            sqlite3_bind_int64(st, 3, now_ms());
+            rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(s, e, SQLITE_ERROR, "assignee");
+            sqlite3_finalize(st);
+        }
+    }
+    if (rc == 0) { /* local: the coordinator who owns it; nothing to push */
+        char was[160], now[160];
+        snprintf(was, sizeof(was), "%s%s", *old ? "assignee " : "", old);
+        snprintf(now, sizeof(now), "assignee %s", assignee && *assignee ? assignee : "(none)");
+        rc = wo_event(s, wo, "field", was, now, actor, "porter", e);
+    }
+    free(remote);
+    free(old);
     return tx_leave(s, rc == 0, rc, e);
 }

@@ -341,6 +341,8 @@ struct wo_row {
     char *sync_error; /* owned, may be NULL */
     int64_t created_at;
     int64_t updated_at;
+    char *assignee;                       /* owned: the coordinator who owns it, or "" */
+    int64_t schedule_start, schedule_end; /* ms, 0 when not scheduled */
 };
 
 struct wo_list {
@@ -360,6 +362,7 @@ struct wo_filter {
     int emergency;
     const char *overdue_before;
     const char *text;
+    const char *assignee; /* "mine": work orders whose coordinator is this name */
 };
 int store_work_orders_filtered(struct store *s, int status, const struct wo_filter *f, size_t limit,
                                struct wo_list *out, struct err *e);
@@ -412,6 +415,9 @@ int store_queue_wo_vendor(struct store *s, int64_t wo, int64_t vendor, const cha
 struct wo_event_row {
     int64_t at;
     char *kind, *old_value, *new_value, *actor, *origin; /* owned, "" when unknown */
+    /* owned: where porter's change landed: NULL not yet pushed, "" kept in porter (the PMS
+     * has no place for it: work-order notes), else the PMS's id or "pms" */
+    char *remote_id;
 };
 struct wo_detail {
     char *description;           /* owned */
@@ -425,6 +431,21 @@ void wo_detail_free(struct wo_detail *d);
  * 'wo_priority', in one transaction. */
 int store_queue_wo_priority(struct store *s, int64_t wo, enum priority prio, const char *actor,
                             struct err *e);
+
+/* Set a work order's schedule window (ms, start < end): the row, a wo_event and an outbox
+ * op 'wo_schedule', in one transaction. */
+int store_queue_wo_schedule(struct store *s, int64_t wo, int64_t start, int64_t end,
+                            const char *actor, struct err *e);
+
+/* Add a note to a work order's history and queue 'wo_note' (the PMS keeps it where it has
+ * a place for it; otherwise the note stays in porter, labelled so). */
+int store_queue_wo_note(struct store *s, int64_t wo, const char *body, const char *actor,
+                        struct err *e);
+
+/* The coordinator who owns a work order (a local field: never pushed); NULL or "" clears.
+ * Recorded in the history. */
+int store_wo_assign(struct store *s, int64_t wo, const char *assignee, const char *actor,
+                    struct err *e);
 
 /* Number of outbox ops in a state ("pending", "sent", ...) for an account (0: all). */
 int store_outbox_count(struct store *s, int64_t account, const char *state, int64_t *n,
@@ -628,6 +649,10 @@ void op_list_free(struct op_list *l);
  * store_message_retry/discard so that the message row follows. */
 int store_op_retry(struct store *s, int64_t op, struct err *e);
 int store_op_discard(struct store *s, int64_t op, struct err *e);
+/* Edit a failed write: discard it and queue `text` in its place (a reply or note's text, a
+ * status, a priority, a schedule window "YYYY-MM-DD HH:MM-HH:MM", a work-order note), in
+ * one transaction. Other ops (create, dispatch) are refused: retry or discard them. */
+int store_op_edit(struct store *s, int64_t op, const char *text, const char *actor, struct err *e);
 
 struct owner_row {
     char *entity, *field, *owner, *rule; /* owned */

@@ -467,8 +467,10 @@ static void editor_key(struct app *a, int code, wint_t ch)
             command_line(a, line);
         else if (purpose == P_HELP_FILTER)
             snprintf(a->help_filter, sizeof(a->help_filter), "%.127s", line);
-        else if (purpose == P_NEW_WO || purpose == P_PRIORITY || purpose == P_BOARD_FILTER)
+        else if (purpose >= P_NEW_WO && purpose <= P_WO_ASSIGN)
             board_accept(a->board, purpose, line);
+        else if (purpose == P_OP_EDIT)
+            health_accept(a->healthv, line);
         else
             inbox_accept(a->inbox, purpose, line);
         break;

@@ -30,8 +30,8 @@ struct board {
     int picking, all_trades, vsel;
     int64_t pick_wo;
     struct vendor_list vendors;
-    /* filters: emergencies only, overdue, a text */
-    int f_emergency, f_overdue;
+    /* filters: emergencies only, overdue, mine (coordinator is me), a text */
+    int f_emergency, f_overdue, f_mine;
     char f_text[128];
     /* the detail of one card (Enter): description and history */
     int detail;
@@ -71,10 +71,11 @@ void board_free(struct board **b)
 static void load_cards(struct board *b);
 static void paint_detail(struct board *b, int y0, int h, int w);
 static void today_str(char *out, size_t n);
+static void load_detail(struct board *b, int64_t id);
 
 static int filtering(const struct board *b)
 {
-    return b->f_emergency || b->f_overdue || b->f_text[0];
+    return b->f_emergency || b->f_overdue || b->f_mine || b->f_text[0];
 }
 
 /* The counts always (the tab bar shows them); the cards only when the board is on screen,
@@ -89,8 +90,11 @@ void board_reload(struct board *b)
         if (s != WO_COMPLETED && s != WO_CLOSED && s != WO_CANCELLED)
             b->a->open_wos += b->count[s];
     b->stale = 1;
-    if (b->a->view == VIEW_BOARD)
+    if (b->a->view == VIEW_BOARD) {
         load_cards(b);
+        if (b->detail) /* the open card's history follows the sync too */
+            load_detail(b, b->detail_wo);
+    }
 }
 
 static void load_cards(struct board *b)
@@ -101,7 +105,8 @@ static void load_cards(struct board *b)
     today_str(today, sizeof(today));
     struct wo_filter f = {.emergency = b->f_emergency,
                           .overdue_before = b->f_overdue ? today : NULL,
-                          .text = b->f_text[0] ? b->f_text : NULL};
+                          .text = b->f_text[0] ? b->f_text : NULL,
+                          .assignee = b->f_mine ? b->a->me : NULL};
     for (int s = 0; s < WO_STATUS_COUNT; s++) {
         wo_list_free(&b->col[s]);
         if (store_work_orders_filtered(b->a->s, s, &f, COL_MAX, &b->col[s], &e) != 0) {
@@ -126,8 +131,15 @@ static void card(struct board *b, const struct wo_row *w, int y, int x, int cw, 
     attrset(base);
     snprintf(line, sizeof(line), "%s%s%s", w->property, w->unit[0] ? " / " : "", w->unit);
     draw_remote(stdscr, y + 1, x, line, cw, 1);
-    char age[16];
-    draw_age(age, sizeof(age), w->created_at, now_ms());
+    char age[24]; /* a scheduled card shows its start, others their age */
+    if (w->schedule_start > 0) {
+        time_t t = (time_t)(w->schedule_start / 1000);
+        struct tm tm;
+        localtime_r(&t, &tm);
+        strftime(age, sizeof(age), "@%d %b %H:%M", &tm);
+    } else {
+        draw_age(age, sizeof(age), w->created_at, now_ms());
+    }
     const char *sync = w->sync_state ? w->sync_state : "synced";
     int failed = strcmp(sync, "failed") == 0;
     if (failed) /* the PMS's reason, not a silent move back */
@@ -259,7 +271,7 @@ void board_paint(struct board *b, int y0, int h, int w)
     }
     char foot[256];
     if (filtering(b))
-        snprintf(foot, sizeof(foot), "filter:%s%s%s%s  (x clears)",
+        snprintf(foot, sizeof(foot), "filter:%s%s%s%s%s  (x clears)", b->f_mine ? " mine" : "",
                  b->f_emergency ? " emergency" : "", b->f_overdue ? " overdue" : "",
                  b->f_text[0] ? " " : "", b->f_text);
     else
@@ -367,6 +379,11 @@ static void paint_detail(struct board *b, int y0, int h, int w)
     snprintf(buf, sizeof(buf), "%s%s%s · vendor: %s", c->property, c->unit[0] ? " / " : "", c->unit,
              c->vendor[0] ? c->vendor : "none (d dispatches)");
     dline(&o, A_NORMAL, buf);
+    char win[64];
+    wo_window_fmt(c->schedule_start, c->schedule_end, win, sizeof(win));
+    snprintf(buf, sizeof(buf), "scheduled: %s · coordinator: %s", win[0] ? win : "no (s sets it)",
+             c->assignee[0] ? c->assignee : "nobody (a takes it)");
+    dline(&o, A_NORMAL, buf);
     snprintf(buf, sizeof(buf), "sync: %s%s%s%s", c->sync_state,
              c->sync_error ? " — the PMS said: " : "", c->sync_error ? c->sync_error : "",
              c->remote_id ? "" : " (not yet created at the PMS)");
@@ -383,31 +400,49 @@ static void paint_detail(struct board *b, int y0, int h, int w)
         const struct wo_event_row *ev = &b->d.events[i];
         char when[32];
         fmt_when(when, sizeof(when), ev->at);
-        if (ev->old_value[0])
+        /* where porter's note went: the PMS, or nowhere but porter */
+        const char *landed = strcmp(ev->kind, "note") != 0 || strcmp(ev->origin, "porter") != 0 ? ""
+                             : !ev->remote_id    ? " · pending"
+                             : !ev->remote_id[0] ? " · kept in porter (the PMS has no notes)"
+                                                 : " · on the PMS";
+        if (strcmp(ev->kind, "note") == 0)
+            snprintf(buf, sizeof(buf), "%s  note     by %s (%s)%s:", when,
+                     ev->actor[0] ? ev->actor : "?", ev->origin, landed);
+        else if (ev->old_value[0])
             snprintf(buf, sizeof(buf), "%s  %-8s %s -> %s  by %s (%s)", when, ev->kind,
                      ev->old_value, ev->new_value, ev->actor[0] ? ev->actor : "?", ev->origin);
         else
             snprintf(buf, sizeof(buf), "%s  %-8s %s  by %s (%s)", when, ev->kind, ev->new_value,
                      ev->actor[0] ? ev->actor : "?", ev->origin);
         dline(&o, strcmp(ev->origin, "porter") == 0 ? A_NORMAL : draw_attr(R_DIM), buf);
+        if (strcmp(ev->kind, "note") == 0) {
+            char *clean = text_clean(ev->new_value, strlen(ev->new_value), TEXT_MULTILINE);
+            text_wrap(clean, w - 6, wrap_cb, &o);
+            free(clean);
+        }
     }
     if (!b->d.n)
         dline(&o, A_NORMAL, "  (no change recorded yet)");
 }
 
-static void open_detail(struct board *b)
+static void load_detail(struct board *b, int64_t id)
 {
     struct err e;
-    const struct wo_row *c = selected_card(b);
-    if (!c)
-        return;
     wo_detail_free(&b->d);
-    if (store_wo_detail(b->a->s, c->id, &b->d, &e) != 0) {
+    if (store_wo_detail(b->a->s, id, &b->d, &e) != 0) {
         app_say(b->a, 1, "%s", e.msg);
+        b->detail = 0;
         return;
     }
     b->detail = 1;
-    b->detail_wo = c->id;
+    b->detail_wo = id;
+}
+
+static void open_detail(struct board *b)
+{
+    const struct wo_row *c = selected_card(b);
+    if (c)
+        load_detail(b, c->id);
 }
 
 int board_show_thread_wo(struct board *b, int64_t thread)
@@ -445,13 +480,82 @@ static void set_priority(struct board *b, const char *text)
     }
     app_say(b->a, 0, "#%lld priority %s: pending until the PMS confirms it", (long long)id, text);
     board_reload(b);
-    if (b->detail)
-        open_detail(b);
+}
+
+/* After a change to the selected card: the columns, and its detail when open. */
+static void set_schedule(struct board *b, int64_t id, const char *text)
+{
+    struct err e;
+    char why[160];
+    int64_t start, end;
+    if (wo_window_parse(text, now_ms(), &start, &end, why, sizeof(why)) != 0) {
+        app_say(b->a, 1, "'%s': %s (e.g. 2026-11-23 09:00-11:00, tomorrow 14:00)", text, why);
+        return;
+    }
+    if (store_queue_wo_schedule(b->a->s, id, start, end, b->a->me, &e) != 0) {
+        app_say(b->a, 1, "#%lld: %s", (long long)id, e.msg);
+        return;
+    }
+    char win[64];
+    wo_window_fmt(start, end, win, sizeof(win));
+    app_say(b->a, 0, "#%lld scheduled %s: pending until the PMS confirms it", (long long)id, win);
+    board_reload(b);
+}
+
+static void add_note(struct board *b, int64_t id, const char *text)
+{
+    struct err e;
+    while (*text == ' ')
+        text++;
+    if (!*text) {
+        app_say(b->a, 0, "empty: no note added");
+        return;
+    }
+    if (store_queue_wo_note(b->a->s, id, text, b->a->me, &e) != 0) {
+        app_say(b->a, 1, "#%lld: %s", (long long)id, e.msg);
+        return;
+    }
+    app_say(b->a, 0, "note added to #%lld's history", (long long)id);
+    board_reload(b);
+}
+
+static void set_assignee(struct board *b, int64_t id, const char *text)
+{
+    struct err e;
+    while (*text == ' ')
+        text++;
+    const char *who = strcmp(text, "me") == 0 ? b->a->me : strcmp(text, "-") == 0 ? "" : text;
+    if (store_wo_assign(b->a->s, id, who, b->a->me, &e) != 0) {
+        app_say(b->a, 1, "#%lld: %s", (long long)id, e.msg);
+        return;
+    }
+    if (*who)
+        app_say(b->a, 0, "#%lld: coordinator %s", (long long)id, who);
+    else
+        app_say(b->a, 0, "#%lld: no coordinator", (long long)id);
+    board_reload(b);
 }
 
 void board_accept(struct board *b, int purpose, const char *text)
 {
     struct err e;
+    const struct wo_row *c = selected_card(b);
+    if ((purpose == P_WO_SCHEDULE || purpose == P_WO_NOTE || purpose == P_WO_ASSIGN) && !c) {
+        app_say(b->a, 0, "no work order selected");
+        return;
+    }
+    if (purpose == P_WO_SCHEDULE) {
+        set_schedule(b, c->id, text);
+        return;
+    }
+    if (purpose == P_WO_NOTE) {
+        add_note(b, c->id, text);
+        return;
+    }
+    if (purpose == P_WO_ASSIGN) {
+        set_assignee(b, c->id, text);
+        return;
+    }
     if (purpose == P_BOARD_FILTER) {
         snprintf(b->f_text, sizeof(b->f_text), "%s", text);
         load_cards(b);
@@ -536,8 +640,12 @@ int board_command(struct board *b, const char *cmd, const char *arg)
         b->a->dirty = 1;
         return 1;
     }
-    if (b->detail && strcmp(cmd, "priority") != 0 && strcmp(cmd, "dispatch") != 0 &&
-        strcmp(cmd, "jump") != 0 && strcmp(cmd, "move-left") != 0 && strcmp(cmd, "move-right") != 0)
+    static const char *const in_detail[] = {"priority",   "dispatch", "jump", "move-left",
+                                            "move-right", "schedule", "note", "assign"};
+    int keep = 0;
+    for (size_t i = 0; i < sizeof(in_detail) / sizeof(in_detail[0]); i++)
+        keep |= strcmp(cmd, in_detail[i]) == 0;
+    if (b->detail && !keep)
         b->detail = 0; /* anything else goes back to the columns first */
     if (b->picking)
         return picker_command(b, cmd) || (app_say(b->a, 0, "Enter chooses, Esc cancels"), 1);
@@ -567,14 +675,44 @@ int board_command(struct board *b, const char *cmd, const char *arg)
     } else if (strcmp(cmd, "open") == 0) {
         open_detail(b);
     } else if (strcmp(cmd, "filter-emergency") == 0 || strcmp(cmd, "filter-overdue") == 0 ||
-               strcmp(cmd, "filter-clear") == 0) {
+               strcmp(cmd, "filter-mine") == 0 || strcmp(cmd, "filter-clear") == 0) {
         if (cmd[7] == 'e')
             b->f_emergency = !b->f_emergency;
         else if (cmd[7] == 'o')
             b->f_overdue = !b->f_overdue;
+        else if (cmd[7] == 'm')
+            b->f_mine = !b->f_mine;
         else
-            b->f_emergency = b->f_overdue = 0, b->f_text[0] = '\0';
+            b->f_emergency = b->f_overdue = b->f_mine = 0, b->f_text[0] = '\0';
         load_cards(b);
+    } else if (strcmp(cmd, "schedule") == 0 || strcmp(cmd, "note") == 0 ||
+               strcmp(cmd, "assign") == 0) {
+        int purpose = cmd[0] == 's' ? P_WO_SCHEDULE : cmd[0] == 'n' ? P_WO_NOTE : P_WO_ASSIGN;
+        const struct wo_row *c = len ? &b->col[s].rows[b->sel[s]] : NULL;
+        char win[64] = "";
+        if (!c)
+            app_say(b->a, 0, "no work order selected");
+        else if (arg)
+            board_accept(b, purpose, arg);
+        else if (purpose == P_WO_ASSIGN) /* a takes the card, or gives it back */
+            board_accept(b, purpose, strcmp(c->assignee, b->a->me) == 0 ? "-" : "me");
+        else if (purpose == P_WO_NOTE)
+            app_prompt(b->a, "Note (kept in the history): ", "", P_WO_NOTE, NULL);
+        else {
+            if (c->schedule_start > 0) { /* the current window, editable */
+                time_t t0 = (time_t)(c->schedule_start / 1000),
+                       t1 = (time_t)(c->schedule_end / 1000);
+                struct tm a0, a1;
+                localtime_r(&t0, &a0);
+                localtime_r(&t1, &a1);
+                char d0[24], d1[8];
+                strftime(d0, sizeof(d0), "%Y-%m-%d %H:%M", &a0);
+                strftime(d1, sizeof(d1), "%H:%M", &a1);
+                snprintf(win, sizeof(win), "%s-%s", d0, d1);
+            }
+            app_prompt(b->a, "Window (DATE HH:MM-HH:MM; DATE: YYYY-MM-DD, today, tomorrow): ", win,
+                       P_WO_SCHEDULE, NULL);
+        }
     } else if (strcmp(cmd, "filter") == 0) {
         if (arg)
             board_accept(b, P_BOARD_FILTER, arg);

@@ -5,7 +5,8 @@
  *   alerts     kind, subject, first/last seen, count; a acknowledges;
  *   conflicts  field, porter's value, the PMS's value, the rule applied; < keeps porter's
  *              (pushed), > keeps the PMS's;
- *   failed     writes the PMS refused: y retries, X discards;
+ *   failed     writes the PMS refused: y retries, E edits (the text, status, priority or
+ *              window, queued again in its place), X discards;
  *   ownership  for each synced field its owner (PMS / porter / shared), direction, rule.
  *
  * One cursor walks the rows that can be acted on (alerts, conflicts, failed writes); the
@@ -33,6 +34,7 @@ struct healthv {
     int top;         /* first painted line of the scrolled part */
     int free_scroll; /* j/k moved past the actionable rows: scroll the page itself */
     int stale;       /* re-read when next shown (only the visible view reads the store) */
+    int64_t edit_op; /* the failed write the edit prompt replaces */
 };
 
 struct healthv *health_new(struct app *a)
@@ -236,7 +238,7 @@ void health_paint(struct healthv *h, int y0, int hgt, int w)
         }
         if (!h->conflicts.n)
             line(&o, A_NORMAL, "  none", 0);
-        heading(&o, "FAILED WRITES  (y retries, X discards)");
+        heading(&o, "FAILED WRITES  (y retries, E edits, X discards)");
         for (size_t i = 0; i < h->ops.n; i++, idx++) {
             const struct op_row *r = &h->ops.rows[i];
             snprintf(buf, sizeof(buf), "  ✗ %s %s %s #%lld \"%s\" after %d attempt%s: %s",
@@ -310,6 +312,16 @@ int health_command(struct healthv *h, const char *cmd, const char *arg)
             rc = store_op_retry(a->s, h->ops.rows[k].id, &e);
         else if (strcmp(cmd, "discard") == 0 && it == IT_OP)
             rc = store_op_discard(a->s, h->ops.rows[k].id, &e);
+        else if (strcmp(cmd, "edit") == 0 && it == IT_OP && !arg) {
+            const struct op_row *r = &h->ops.rows[k];
+            char prompt[96];
+            h->edit_op = r->id;
+            snprintf(prompt, sizeof(prompt), "Edit the %s (Enter queues it again): ", r->op);
+            app_prompt(a, prompt, r->what, P_OP_EDIT, NULL);
+            a->dirty = 1;
+            return 1;
+        } else if (strcmp(cmd, "edit") == 0 && it == IT_OP)
+            rc = store_op_edit(a->s, h->ops.rows[k].id, arg, a->me, &e);
         else {
             app_say(a, 1, "'%s' does not apply to the selected row", cmd);
             return 1;
@@ -324,4 +336,19 @@ int health_command(struct healthv *h, const char *cmd, const char *arg)
     }
     a->dirty = 1;
     return 1;
+}
+
+/* Enter on the edit prompt: the failed write chosen when the prompt opened is replaced. */
+void health_accept(struct healthv *h, const char *text)
+{
+    struct err e;
+    struct app *a = h->a;
+    if (store_op_edit(a->s, h->edit_op, text, a->me, &e) != 0) {
+        app_say(a, 1, "not edited: %s", e.msg);
+        return;
+    }
+    app_say(a, 0, "edited: queued again for the PMS");
+    health_reload(h);
+    board_reload(a->board);
+    inbox_reload(a->inbox);
 }

@@ -33,6 +33,10 @@ enum purpose {
     P_NEW_WO,       /* a work order from the board */
     P_PRIORITY,     /* the selected card's priority */
     P_BOARD_FILTER, /* the board's text filter */
+    P_WO_SCHEDULE,  /* the selected card's schedule window */
+    P_WO_NOTE,      /* a note in the selected card's history */
+    P_WO_ASSIGN,    /* the selected card's coordinator */
+    P_OP_EDIT,      /* the selected failed write's new value (health view) */
 };
 
 struct inbox;
@@ -116,5 +120,6 @@ void health_free_view(struct healthv **h);
 void health_reload(struct healthv *h);
 void health_paint(struct healthv *h, int y, int hgt, int w);
 int health_command(struct healthv *h, const char *cmd, const char *arg);
+void health_accept(struct healthv *h, const char *text);
 
 #endif

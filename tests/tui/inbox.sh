@@ -23,6 +23,7 @@ base_url = http://127.0.0.1:$port/v1
 client_id = 10450
 secret = c2a8f3e1b7d94a06e5f1c3b9a7d2e4f6081b3c5d7e9f1a2b4c6d8e0f2a4b6c8d
 poll_interval = 3600
+rate_limit = 100
 EOF
 chmod 600 "$t/accounts.conf"
 hook=$((20000 + $$ % 20000))
@@ -135,7 +136,22 @@ ok "p sets the priority (queued)" wait_for "priority high: pending"
 keys Enter
 ok "Enter shows the card's history: who, what, from where" wait_for "priority .* -> high +by tester \(porter\)"
 ok "and the dispatch before it" wait_for "vendor .*by tester \(porter\)"
+keys s C-u && keys -l "tomorrow 09:00-11:00" && keys Enter
+ok "s sets the schedule window (queued)" wait_for "scheduled .* 09:00-11:00: pending"
+ok "the detail shows the window" wait_for "^ scheduled: .* 09:00-11:00"
+keys s C-u && keys -l "tomorrow 25:00" && keys Enter
+ok "a window that is not one is refused, saying why" wait_for "expected a time HH:MM"
+keys I && keys -l "Tenant works nights" && keys Enter
+ok "I adds a note to the card's history" wait_for "note added to #"
+ok "the note is in the history with its text" wait_for "^   +Tenant works nights"
+ok "and labelled kept in porter (Hostaway has no task notes)" wait_for "note +by tester \(porter\) . kept in porter"
+keys a
+ok "a makes me the coordinator" wait_for "coordinator: tester"
 keys Escape
+keys M
+ok "M shows my work orders only" wait_for "filter: mine"
+ok "others leave the board" gone "Replace key box"
+keys x
 keys !
 ok "! shows emergencies only" wait_for "filter: emergency"
 ok "non-emergencies leave the board" gone "Replace key box"
@@ -147,6 +163,10 @@ ok "and only that" gone "Unblock shower drain"
 keys x
 keys 1
 ok "1 is back in the inbox" wait_for "Nora Jensen|Oliver Brown"
+
+keys 3
+keys g
+ok "the health view lists failed writes with E to edit" wait_for "FAILED WRITES +\(y retries, E edits, X discards\)"
 
 keys q
 ok "q quits with status 0" wait_for "EXITED 0"

@@ -66,13 +66,13 @@ static void test_completion(void **state)
     assert_true(n >= 9);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(strncmp(out[i], "filter-", 7), 0);
-    /* the board has its own filters, and none of the inbox's */
+    /* the board has its own filters, and of the inbox's only "mine" */
     n = command_complete("filter-", VIEW_BOARD, out, 64);
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 4);
     for (size_t i = 0; i < n; i++)
         assert_true(strcmp(out[i], "filter-clear") == 0 ||
                     strcmp(out[i], "filter-emergency") == 0 ||
-                    strcmp(out[i], "filter-overdue") == 0);
+                    strcmp(out[i], "filter-overdue") == 0 || strcmp(out[i], "filter-mine") == 0);
     assert_int_equal(command_complete("rep", VIEW_INBOX, out, 64), 2); /* reply, reply-editor */
     assert_int_equal(command_complete("zzz", VIEW_ANY, out, 64), 0);
     assert_non_null(command_find("quit"));

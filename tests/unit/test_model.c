@@ -5,7 +5,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "model.h"
 
@@ -52,12 +54,53 @@ static void test_unknown_and_out_of_range(void **state)
     assert_string_equal(priority_name((enum priority) - 1), "?");
 }
 
+static void test_window_parse_and_format(void **state)
+{
+    (void)state;
+    setenv("TZ", "UTC", 1);
+    tzset();
+    int64_t now = 1795420800000LL; /* 2026-11-23 08:00 UTC */
+    int64_t a, b;
+    char why[128], out[64];
+    assert_int_equal(wo_window_parse("2026-11-24 09:30-11:00", now, &a, &b, why, sizeof(why)), 0);
+    assert_int_equal(a, 1795420800000LL + 86400000LL + 5400000LL);
+    assert_int_equal(b - a, 5400000LL);
+    wo_window_fmt(a, b, out, sizeof(out));
+    assert_string_equal(out, "Nov 24 09:30-11:00");
+    assert_int_equal(wo_window_parse("tomorrow 14:00", now, &a, &b, why, sizeof(why)), 0);
+    assert_int_equal(b - a, 7200000LL); /* two hours by default */
+    wo_window_fmt(a, b, out, sizeof(out));
+    assert_string_equal(out, "Nov 24 14:00-16:00");
+    assert_int_equal(wo_window_parse("today", now, &a, &b, why, sizeof(why)), 0);
+    wo_window_fmt(a, b, out, sizeof(out));
+    assert_string_equal(out, "Nov 23 08:00-17:00");
+    assert_int_equal(wo_window_parse(" 2026-11-24 23:00", now, &a, &b, why, sizeof(why)), 0);
+    wo_window_fmt(a, b, out, sizeof(out));
+    assert_string_equal(out, "Nov 24 23:00 - Nov 25 01:00");
+    const char *bad[] = {"",
+                         "next week",
+                         "2026-13-01",
+                         "2026-11-24 25:00",
+                         "2026-11-24 10:00-",
+                         "2026-11-24 10:00-09:00",
+                         "2026-11-24 10:00 junk",
+                         "24/11/2026"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why[0] = '\0';
+        assert_int_equal(wo_window_parse(bad[i], now, &a, &b, why, sizeof(why)), -1);
+        assert_true(why[0] != '\0');
+    }
+    wo_window_fmt(0, 0, out, sizeof(out));
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_names_match_reference),
         cmocka_unit_test(test_unknown_and_out_of_range),
+        cmocka_unit_test(test_window_parse_and_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

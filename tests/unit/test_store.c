@@ -1510,6 +1510,142 @@ static void test_failed_reply_retry_discard(void **state)
     assert_int_equal(count(f->path, "SELECT count(*) FROM message"), 1);
 }
 
+/* Schedule, notes and the coordinator of a work order; "mine"; editing a failed write. */
+static void test_wo_schedule_note_assign_edit(void **state)
+{
+    struct fx *f = *state;
+    struct err e;
+    struct rec_work_order a = {.remote_id = "W1",
+                               .title = "Dripping tap",
+                               .status = WO_NEW,
+                               .priority = PRIO_LOW,
+                               .created_at = 100};
+    struct rec_work_order b = {.remote_id = "W2",
+                               .title = "Paint hall",
+                               .status = WO_NEW,
+                               .priority = PRIO_NORMAL,
+                               .created_at = 200};
+    int64_t wa, wb;
+    assert_int_equal(store_work_order_upsert(f->s, f->acct, &a, &wa, &e), STORE_WRITTEN);
+    assert_int_equal(store_work_order_upsert(f->s, f->acct, &b, &wb, &e), STORE_WRITTEN);
+
+    /* schedule: row, history and op together; a window that ends first is refused */
+    int64_t t0 = 1795420800000LL; /* 2026-11-23T08:00Z */
+    assert_int_equal(store_queue_wo_schedule(f->s, wa, t0, t0 + 7200000, "sam", &e), 0);
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT schedule_start || '|' || schedule_end || '|' || sync_state FROM work_order"
+             " WHERE id = %lld",
+             (long long)wa);
+    char want[80];
+    snprintf(want, sizeof(want), "%lld|%lld|pending", (long long)t0, (long long)t0 + 7200000);
+    text_eq(f->path, sql, want);
+    text_eq(f->path,
+            "SELECT json_extract(payload, '$.remote_id') || '|' || json_extract(payload, '$.start')"
+            " FROM outbox WHERE op = 'wo_schedule'",
+            "W1|1795420800000");
+    assert_int_equal(count(f->path, "SELECT count(*) FROM wo_event WHERE kind = 'schedule'"
+                                    " AND actor = 'sam' AND new_value <> ''"),
+                     1);
+    assert_int_equal(store_queue_wo_schedule(f->s, wa, t0, t0, "sam", &e), -1);
+    assert_int_equal(store_queue_wo_schedule(f->s, 999, t0, t0 + 1, "sam", &e), -1);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM outbox WHERE op = 'wo_schedule'"), 1);
+
+    /* a note: history row + op; once the PMS says it has no place, it is labelled local */
+    assert_int_equal(store_queue_wo_note(f->s, wb, "Tenant home after 3pm", "sam", &e), 0);
+    assert_int_equal(store_queue_wo_note(f->s, wb, "", "sam", &e), -1);
+    struct wo_detail d;
+    assert_int_equal(store_wo_detail(f->s, wb, &d, &e), 0);
+    assert_int_equal(d.n, 1);
+    assert_string_equal(d.events[0].kind, "note");
+    assert_string_equal(d.events[0].new_value, "Tenant home after 3pm");
+    assert_null(d.events[0].remote_id); /* not pushed yet */
+    wo_detail_free(&d);
+    struct outbox_batch ob;
+    assert_int_equal(store_outbox_claim(f->s, f->acct, INT64_MAX, 10, &ob, &e), 0);
+    int64_t note_op = 0, sched_op = 0;
+    for (size_t i = 0; i < ob.n; i++) {
+        if (strcmp(ob.rows[i].op, "wo_note") == 0)
+            note_op = ob.rows[i].id;
+        if (strcmp(ob.rows[i].op, "wo_schedule") == 0)
+            sched_op = ob.rows[i].id;
+    }
+    outbox_batch_free(&ob);
+    assert_true(note_op && sched_op);
+    assert_int_equal(store_outbox_done(f->s, note_op, NULL, 1, &e), 0);
+    assert_int_equal(store_wo_detail(f->s, wb, &d, &e), 0);
+    assert_non_null(d.events[0].remote_id);
+    assert_string_equal(d.events[0].remote_id, ""); /* kept in porter */
+    wo_detail_free(&d);
+
+    /* the coordinator: local, in the history, and what "mine" filters on */
+    assert_int_equal(store_wo_assign(f->s, wb, "sam", "sam", &e), 0);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM outbox WHERE op NOT IN"
+                                    " ('wo_schedule', 'wo_note')"),
+                     0); /* never pushed */
+    struct wo_filter mine = {.assignee = "sam"};
+    struct wo_list l;
+    assert_int_equal(store_work_orders_filtered(f->s, WO_NEW, &mine, 10, &l, &e), 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.rows[0].id, wb);
+    assert_string_equal(l.rows[0].assignee, "sam");
+    wo_list_free(&l);
+    assert_int_equal(store_wo_assign(f->s, wb, NULL, "sam", &e), 0);
+    assert_int_equal(store_work_orders_filtered(f->s, WO_NEW, &mine, 10, &l, &e), 0);
+    assert_int_equal(l.n, 0);
+    wo_list_free(&l);
+    text_eq(f->path, "SELECT group_concat(new_value, ',') FROM wo_event WHERE kind = 'field'",
+            "assignee sam,assignee (none)");
+
+    /* edit a failed schedule: the old op is discarded, the new window queued in its place */
+    assert_int_equal(store_outbox_fail(f->s, sched_op, "400 canStartFrom invalid", &e), 0);
+    struct op_list ops;
+    assert_int_equal(store_failed_ops(f->s, 10, &ops, &e), 0);
+    assert_int_equal(ops.n, 1);
+    assert_non_null(strchr(ops.rows[0].what, '-')); /* "YYYY-MM-DD HH:MM-HH:MM", editable */
+    op_list_free(&ops);
+    assert_int_equal(store_op_edit(f->s, sched_op, "2026-11-24 xx", "sam", &e), -1);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM outbox WHERE state = 'failed'"), 1);
+    assert_int_equal(store_op_edit(f->s, sched_op, "2026-11-24 10:00-12:00", "sam", &e), 0);
+    text_eq(f->path, "SELECT state || '|' || last_error FROM outbox WHERE id = 1",
+            "dead|discarded");
+    assert_int_equal(count(f->path, "SELECT count(*) FROM outbox WHERE op = 'wo_schedule'"
+                                    " AND state = 'pending'"),
+                     1);
+    assert_int_equal(store_op_edit(f->s, sched_op, "2026-11-24 10:00-12:00", "sam", &e), -1);
+
+    /* edit a failed reply: a new message with the edited text, on the same channel */
+    int64_t t = add_thread(f, "t1", "Ana"), msg;
+    assert_int_equal(
+        store_queue_reply(f->s, t, DIR_OUT, CH_SMS, "me", "Yes tomorow", NULL, &msg, &e), 0);
+    int64_t rop = count(f->path, "SELECT id FROM outbox WHERE op = 'reply'");
+    assert_int_equal(store_outbox_fail(f->s, rop, "422 typo", &e), 0);
+    assert_int_equal(store_op_edit(f->s, rop, "Yes, tomorrow", "sam", &e), 0);
+    text_eq(f->path,
+            "SELECT group_concat(body || '/' || channel || '/' || send_state, ',') FROM message"
+            " WHERE direction = 'out'",
+            "Yes, tomorrow/sms/pending");
+    /* a status edit must name a status; a create has nothing to edit */
+    assert_int_equal(store_queue_wo_status(f->s, wa, WO_ASSIGNED, "sam", &e), 0);
+    int64_t sop = count(f->path, "SELECT max(id) FROM outbox WHERE op = 'wo_status'");
+    assert_int_equal(store_outbox_fail(f->s, sop, "409", &e), 0);
+    assert_int_equal(store_op_edit(f->s, sop, "sideways", "sam", &e), -1);
+    assert_int_equal(store_op_edit(f->s, sop, "scheduled", "sam", &e), 0);
+    text_eq(f->path,
+            "SELECT json_extract(payload, '$.status') FROM outbox WHERE op = 'wo_status'"
+            " AND state = 'pending'",
+            "scheduled");
+    int64_t wc;
+    assert_int_equal(
+        store_queue_wo_create(f->s, f->acct, "Fix door", NULL, PRIO_NORMAL, 0, "sam", &wc, &e), 0);
+    int64_t cop = count(f->path, "SELECT id FROM outbox WHERE op = 'wo_create'");
+    assert_int_equal(store_outbox_fail(f->s, cop, "400", &e), 0);
+    assert_int_equal(store_op_edit(f->s, cop, "Fix the door", "sam", &e), -1);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM outbox WHERE state = 'failed'"
+                                    " AND op = 'wo_create'"),
+                     1); /* untouched */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1544,6 +1680,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_presence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_2_to_3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_reply_retry_discard, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wo_schedule_note_assign_edit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
