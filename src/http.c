@@ -211,6 +211,8 @@ struct http_client {
     char *log_name;
     char *ca_file;
     const atomic_int *cancel; /* borrowed */
+    void (*before_io)(void *arg);
+    void *before_arg;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -244,6 +246,14 @@ struct http_client *http_client_new(const struct http_opts *o, struct ratelim *r
     c->ca_file = xstrdup(o && o->ca_file ? o->ca_file : NULL);
     c->cancel = o ? o->cancel : NULL;
     return c;
+}
+
+void http_client_before_io(struct http_client *c, void (*fn)(void *arg), void *arg)
+{
+    if (!c)
+        return;
+    c->before_io = fn;
+    c->before_arg = arg;
 }
 
 void http_client_free(struct http_client **cp)
@@ -467,6 +477,8 @@ int http_request(struct http_client *c, const struct http_req *rq, struct http_r
             return err_set(e, CURLE_BAD_FUNCTION_ARGUMENT, FINAL,
                            "%s %s: invalid request header #%zu", rq->method, url, i);
     }
+    if (c->before_io)
+        c->before_io(c->before_arg);
     if (has_crlf(rq->method))
         return err_set(e, CURLE_BAD_FUNCTION_ARGUMENT, FINAL, "http_request: invalid method");
 

@@ -59,6 +59,10 @@ struct http_client;
 /* rl is borrowed and may be NULL (no limit). */
 struct http_client *http_client_new(const struct http_opts *o, struct ratelim *rl);
 void http_client_free(struct http_client **c);
+/* fn(arg) runs before each request leaves (before any rate-limit wait); NULL removes it.
+ * The apply worker commits its open transaction there, so that no network wait ever holds
+ * the database's write lock. */
+void http_client_before_io(struct http_client *c, void (*fn)(void *arg), void *arg);
 
 struct http_header {
     const char *name;

@@ -296,69 +296,123 @@ static struct acct *acct_by_id(struct engine *g, int64_t id, size_t *idx)
     return NULL;
 }
 
+/* The apply worker's transaction: opened by the first write of a batch, and committed
+ * before any request leaves for a PMS (an event that carries ids only, a parent fetched,
+ * a token refreshed), so that a rate-limit wait or a slow PMS never holds the database's
+ * write lock against the UI, the poller and the other accounts. */
+struct batch {
+    struct store *s;
+    int open;
+    int failed; /* a commit before network I/O failed: the batch is abandoned */
+    struct err err;
+    struct sink inner; /* the store sink */
+};
+
+static int batch_open(struct batch *b, struct err *e)
+{
+    if (b->failed)
+        return err_set(e, b->err.code, RETRY_LATER, "%s", b->err.msg);
+    if (!b->open && store_begin(b->s, e) != 0)
+        return -1;
+    b->open = 1;
+    return 0;
+}
+
+static void batch_before_io(void *arg)
+{
+    struct batch *b = arg;
+    if (!b->open)
+        return;
+    b->open = 0;
+    if (store_commit(b->s, &b->err) != 0) {
+        store_rollback(b->s);
+        b->failed = 1;
+    }
+}
+
+static int batch_put(struct sink *sk, enum entity ent, const void *rec, struct err *e)
+{
+    struct batch *b = sk->ctx;
+    if (batch_open(b, e) != 0)
+        return -1;
+    return b->inner.put(&b->inner, ent, rec, e);
+}
+
+static void batch_drift(struct sink *sk, enum entity ent, const char *remote_id, const char *field,
+                        const char *why)
+{
+    struct batch *b = sk->ctx;
+    struct err e;
+    if (batch_open(b, &e) == 0)
+        b->inner.drift(&b->inner, ent, remote_id, field, why);
+}
+
 int apply_events_once(struct engine *g, struct store *s, struct adapter **ads, struct err *e)
 {
-    struct inbound_batch b;
-    if (store_inbound_due(s, now_ms(), 256, &b, e) != 0)
+    struct inbound_batch ib;
+    if (store_inbound_due(s, now_ms(), 256, &ib, e) != 0)
         return -1;
-    if (b.n == 0) {
-        inbound_batch_free(&b);
+    if (ib.n == 0) {
+        inbound_batch_free(&ib);
         return 0;
     }
-    /* One transaction per batch: one fsync for up to 256 events instead of several per
-     * event. An adapter that must GET a missing parent does so inside it (rare: only for
-     * records whose parent the poller has not brought yet). */
-    if (store_begin(s, e) != 0) {
-        inbound_batch_free(&b);
-        return -1;
-    }
-    int applied = 0;
-    for (size_t i = 0; i < b.n && !atomic_load(&g->stop); i++) {
-        struct inbound_row *ev = &b.rows[i];
+    /* Mostly one transaction per batch: one fsync for up to 256 events instead of several
+     * per event; split only where an adapter goes to the network. */
+    struct batch b = {.s = s};
+    for (size_t i = 0; i < g->n; i++)
+        http_client_before_io(ads[i]->http, batch_before_io, &b);
+    int applied = 0, rc = 0;
+    for (size_t i = 0; i < ib.n && rc == 0 && !atomic_load(&g->stop); i++) {
+        struct inbound_row *ev = &ib.rows[i];
         size_t idx;
         struct acct *a = acct_by_id(g, ev->account, &idx);
         if (!a) { /* an account removed from accounts.conf: keep the event for later */
-            store_inbound_mark(s, ev->id, "retry", now_ms() + 3600 * 1000, "account not configured",
-                               e);
+            rc = batch_open(&b, e);
+            if (rc == 0)
+                rc = store_inbound_mark(s, ev->id, "retry", now_ms() + 3600 * 1000,
+                                        "account not configured", e);
             continue;
         }
         struct apply_ctx ctx = {.store = s, .account = a->id, .adapter = a->ops->name};
-        struct sink sk;
-        apply_store_sink(&sk, &ctx);
+        apply_store_sink(&b.inner, &ctx);
+        struct sink sk = {.ctx = &b, .put = batch_put, .drift = batch_drift};
         struct err ae;
         err_clear(&ae);
-        int rc = a->ops->webhook_apply(ads[idx], ev->kind, ev->body, &sk, &ae);
-        if (rc < 0 && ae.retry == RETRY_NOW && a->ops->auth(ads[idx], &ae) == 0)
-            rc = a->ops->webhook_apply(ads[idx], ev->kind, ev->body, &sk, &ae);
-        int mrc;
-        if (rc >= 0) {
-            mrc = store_inbound_mark(s, ev->id, "applied", 0, NULL, e);
+        int arc = a->ops->webhook_apply(ads[idx], ev->kind, ev->body, &sk, &ae);
+        if (arc < 0 && ae.retry == RETRY_NOW && !b.failed && a->ops->auth(ads[idx], &ae) == 0)
+            arc = a->ops->webhook_apply(ads[idx], ev->kind, ev->body, &sk, &ae);
+        if (b.failed || (rc = batch_open(&b, e)) != 0) {
+            if (b.failed)
+                rc = err_set(e, b.err.code, RETRY_LATER, "%s", b.err.msg);
+            break;
+        }
+        if (arc >= 0) {
+            rc = store_inbound_mark(s, ev->id, "applied", 0, NULL, e);
             store_metric(s, a->id, "webhook_latency_ms", (double)(now_ms() - ev->received_at), e);
             applied++;
         } else if (ae.retry == FINAL) {
             log_warn("apply", "%s: event %lld quarantined: %s", a->conf->name, (long long)ev->id,
                      ae.msg);
-            mrc = store_inbound_mark(s, ev->id, "quarantined", 0, ae.msg, e);
+            rc = store_inbound_mark(s, ev->id, "quarantined", 0, ae.msg, e);
             if (ae.code != ADAPTER_EDRIFT) /* drift was already reported, by field, via the sink */
                 store_alert(s, a->id, "webhook_rejected", ev->kind, ae.msg, e);
         } else {
             int64_t delay = sync_backoff_ms(ev->attempts + 1) + 200;
             log_info("apply", "%s: event %lld (%s) retried in %lld ms: %s", a->conf->name,
                      (long long)ev->id, ev->kind, (long long)delay, ae.msg);
-            mrc = store_inbound_mark(s, ev->id, "retry", now_ms() + delay, ae.msg, e);
-        }
-        if (mrc != 0) {
-            store_rollback(s);
-            inbound_batch_free(&b);
-            return -1;
+            rc = store_inbound_mark(s, ev->id, "retry", now_ms() + delay, ae.msg, e);
         }
     }
-    size_t processed = b.n;
-    inbound_batch_free(&b);
-    if (store_commit(s, e) != 0) {
+    for (size_t i = 0; i < g->n; i++)
+        http_client_before_io(ads[i]->http, NULL, NULL);
+    size_t processed = ib.n;
+    inbound_batch_free(&ib);
+    if (b.open && rc == 0 && store_commit(s, e) != 0)
+        rc = -1;
+    if (b.open && rc != 0)
         store_rollback(s);
+    if (rc != 0)
         return -1;
-    }
     for (int i = 0; i < applied; i++)
         engine_step("event applied");
     if (applied)
