@@ -7,12 +7,14 @@
 #   make demo         run porter (see README)
 #   make deps         install the Debian build dependencies (root), or print the command
 #   make install PREFIX=/usr/local DESTDIR=   /   make uninstall
+#   make install-demo also installs the simulator and fixtures for porter --demo
 #   make WERROR=1     warnings are errors
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/porter
+LIBEXECDIR ?= $(PREFIX)/libexec/porter
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 BUILD   ?= build
@@ -55,7 +57,7 @@ INTEG_BIN   = $(INTEG_SRC:%.c=$(BUILD)/%)
 PORTER_BIN = $(if $(filter build,$(BUILD)),porter,$(BUILD)/porter)
 PMSIM_BIN  = $(if $(filter build,$(BUILD)),pmsim,$(BUILD)/pmsim)
 
-.PHONY: bench all check check-asan check-tsan asan tsan demo deps deps-if-missing install \
+.PHONY: bench all check check-asan check-tsan asan tsan demo deps deps-if-missing install install-demo \
         uninstall clean tests fmt
 
 all: $(PORTER_BIN) $(if $(PMSIM_SRC),$(PMSIM_BIN))
@@ -161,9 +163,17 @@ install: all
 	install -m 644 docs/porter.1 $(DESTDIR)$(MANDIR)/man1/porter.1
 	install -m 644 docs/porter.conf.5 $(DESTDIR)$(MANDIR)/man5/porter.conf.5
 
+# porter --demo from an installed porter: the simulator and its fixtures, where --demo
+# looks for them (../libexec/porter/pmsim and ../share/porter/demo beside the binary).
+install-demo: install
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)/demo
+	install -m 755 pmsim $(DESTDIR)$(LIBEXECDIR)/pmsim
+	install -m 644 data/demo/*.json $(DESTDIR)$(DATADIR)/demo/
+
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/porter $(DESTDIR)$(MANDIR)/man1/porter.1 \
-	    $(DESTDIR)$(MANDIR)/man5/porter.conf.5
+	    $(DESTDIR)$(MANDIR)/man5/porter.conf.5 $(DESTDIR)$(LIBEXECDIR)/pmsim
+	rm -rf $(DESTDIR)$(DATADIR)/demo
 
 fmt:
 	clang-format -i $(LIB_SRC) src/main.c $(wildcard src/*.h src/sync/*.h adapters/*.h ui/*.h) \

@@ -10,6 +10,7 @@
 #include "app.h"
 #include "cli.h"
 #include "config.h"
+#include "demo.h"
 #include "engine.h"
 #include "log.h"
 #include "notify.h"
@@ -18,6 +19,8 @@
 struct cli {
     const char *config_dir; /* --config DIR */
     const char *db_path;    /* --db FILE */
+    int demo;               /* --demo[=DIR] */
+    const char *demo_dir;
 };
 
 struct command {
@@ -48,6 +51,8 @@ static const struct command commands[] = {
     {"doctor", "", "check config, database, webhook listener and every account", 0, cli_doctor},
 };
 
+static int run(const struct cli *cli, const struct command *cmd, int argc, char **argv);
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: porter [options] [command [args]]\n"
@@ -58,6 +63,9 @@ static void usage(FILE *f)
                "options:\n"
                "  -c, --config DIR   configuration directory (default $XDG_CONFIG_HOME/porter)\n"
                "  -d, --db FILE      database file (default $XDG_DATA_HOME/porter/porter.db)\n"
+               "      --demo[=DIR]   run against the bundled PMS simulator with demo data and a\n"
+               "                     throwaway config and database under DIR (default\n"
+               "                     $XDG_STATE_HOME/porter/demo; emptied at each start)\n"
                "  -h, --help         show this help and exit\n"
                "  -V, --version      show the version and exit\n"
                "\n"
@@ -145,11 +153,9 @@ static int parent_dir(const char *path, struct err *e)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"db", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"db", required_argument, NULL, 'd'},
+        {"demo", optional_argument, NULL, 'D'},   {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
     };
     struct cli cli = {0};
     int ch;
@@ -160,6 +166,10 @@ int main(int argc, char **argv)
             break;
         case 'd':
             cli.db_path = optarg;
+            break;
+        case 'D':
+            cli.demo = 1;
+            cli.demo_dir = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -187,7 +197,39 @@ int main(int argc, char **argv)
 
     struct err e;
     err_clear(&e);
-    struct config *c = config_new(cli.config_dir, cli.db_path, &e);
+    struct demo demo = {0};
+    if (cli.demo) {
+        if (cli.config_dir || cli.db_path) {
+            fprintf(stderr, "porter: --demo makes its own configuration and database: it does not "
+                            "take --config or --db\n");
+            return 2;
+        }
+        if (demo_start(&demo, cli.demo_dir, &e) != 0) {
+            fprintf(stderr, "porter: %s\n", e.msg);
+            return 1;
+        }
+        cli.config_dir = demo.config_dir;
+        cli.db_path = demo.db;
+        fprintf(stderr,
+                "porter demo: pmsim (Hostaway :%d, Guesty :%d, Buildium :%d) sends webhooks to "
+                ":%d\nporter demo: configuration, database and logs in %s\n",
+                demo.port[0], demo.port[1], demo.port[2], demo.hook_port, demo.dir);
+    }
+    int rc = run(&cli, cmd, argc, argv);
+    if (cli.demo) {
+        demo_stop(&demo);
+        fprintf(stderr, "porter demo: the simulator is stopped; %s is emptied by the next run\n",
+                demo.dir);
+    }
+    return rc;
+}
+
+/* Load the configuration, open the log and the database, run the command. */
+static int run(const struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+    struct err e;
+    err_clear(&e);
+    struct config *c = config_new(cli->config_dir, cli->db_path, &e);
     if (!c || config_load(c, &e) != 0) {
         if (strcmp(cmd->name, "doctor") == 0)
             printf("%-5s %-9s %s\n", "FAIL", "config", e.msg);

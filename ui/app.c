@@ -154,6 +154,12 @@ static void reload(struct app *a)
 
 /* ---- painting ---- */
 
+const char *account_state(const struct health_row *h)
+{
+    const char *st = h->state && *h->state ? h->state : "unknown";
+    return strcmp(st, "unknown") == 0 && h->last_pull_at == 0 ? "importing" : st;
+}
+
 int state_is_broken(const char *state)
 {
     return state && (strcmp(state, "down") == 0 || strcmp(state, "auth_failed") == 0);
@@ -203,7 +209,7 @@ static void paint_status(struct app *a)
         x += draw_text(stdscr, y, x, " no accounts: see porter.conf(5) ", a->cols - x, 0);
     for (size_t i = 0; i < a->health.n && x < a->cols - 4; i++) {
         const struct health_row *h = &a->health.rows[i];
-        const char *st = h->state ? h->state : "unknown";
+        const char *st = account_state(h);
         int broken = state_is_broken(st), open = h->circuit && strcmp(h->circuit, "closed") != 0;
         const char *glyph = broken ? "✖" : (strcmp(st, "ok") == 0 && !open) ? "●" : "▲";
         char item[128];

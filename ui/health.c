@@ -146,14 +146,15 @@ static void accounts(struct healthv *h, struct out *o)
         char pull[16], oldest[16];
         draw_age(pull, sizeof(pull), r->last_pull_at, now);
         draw_age(oldest, sizeof(oldest), r->outbox_oldest, now);
-        int broken = state_is_broken(r->state);
+        const char *st = account_state(r);
+        int broken = state_is_broken(st);
         snprintf(buf, sizeof(buf),
                  "%-14.14s %-9.9s %s %-10.10s %-9.9s %-6s %4.0f/%4.0f/%5.0f %5lld %-6s %5lld %4lld",
                  r->name, r->adapter,
-                 broken                        ? "✖"
-                 : strcmp(r->state, "ok") == 0 ? "●"
-                                               : "▲",
-                 r->state, r->circuit, pull, r->lat_p50, r->lat_p95, r->lat_max,
+                 broken                  ? "✖"
+                 : strcmp(st, "ok") == 0 ? "●"
+                                         : "▲",
+                 st, r->circuit, pull, r->lat_p50, r->lat_p95, r->lat_max,
                  (long long)r->outbox_depth, r->outbox_depth ? oldest : "-", (long long)r->failures,
                  (long long)r->rate_limited);
         line(o, broken ? draw_attr(R_BAD) : A_NORMAL, buf, 1);

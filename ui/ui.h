@@ -79,6 +79,8 @@ struct app {
 void app_say(struct app *a, int bad, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A sync state that is broken (down, auth_failed): drawn red, with a cross, and a word. */
 int state_is_broken(const char *state);
+/* An account's state as shown: "importing" before its first pull completed. */
+const char *account_state(const struct health_row *h);
 /* Open the line editor at the bottom. */
 void app_prompt(struct app *a, const char *prompt, const char *init, int purpose,
                 struct history *h);
