@@ -24,7 +24,8 @@ VERSION := 0.1.0
 PKGS      = ncursesw libcurl libcjson sqlite3 libmicrohttpd inih libcrypto
 TEST_PKGS = cmocka
 DEB_PKGS  = build-essential pkg-config libncurses-dev libcurl4-openssl-dev libcjson-dev \
-            libsqlite3-dev libmicrohttpd-dev libinih-dev libssl-dev libcmocka-dev tmux
+            libsqlite3-dev libmicrohttpd-dev libinih-dev libssl-dev libcmocka-dev \
+            tmux curl sqlite3 python3
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wformat=2 -Wcast-qual -Wwrite-strings -Wpointer-arith -Wundef \

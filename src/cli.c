@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "log.h"
 #include "notify.h"
+#include "text.h"
 
 static int has_flag(int argc, char **argv, const char *flag)
 {
@@ -25,11 +26,20 @@ static int has_flag(int argc, char **argv, const char *flag)
 }
 
 /* Print remote text on one line with control bytes (C0, DEL, ESC sequences) replaced. */
+/* Remote text for a terminal: the interface's sanitiser (escape sequences, C0/C1 controls
+ * and bidi overrides removed, invalid UTF-8 as U+FFFD, one line), at most max bytes of it
+ * without cutting a character. */
 static void put_clean(FILE *f, const char *s, size_t max)
 {
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p && n < max; p++, n++)
-        fputc(*p < 0x20 || *p == 0x7f ? ' ' : *p, f);
+    char *clean = text_clean(s, strlen(s), 0);
+    size_t n = strlen(clean);
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)clean[n] & 0xc0) == 0x80)
+            n--;
+    }
+    fwrite(clean, 1, n, f);
+    free(clean);
 }
 
 static void print_json(cJSON *j)
@@ -246,6 +256,12 @@ int cli_messages(struct config *c, struct store *s, int argc, char **argv)
     }
     struct message_list l;
     struct err e;
+    struct thread_detail t;
+    if (store_thread_get(s, thread, NULL, 0, &t, &e) != 0) { /* no such thread: say so */
+        fprintf(stderr, "porter: %s\n", e.msg);
+        return 1;
+    }
+    thread_detail_free(&t);
     if (store_messages(s, thread, &l, &e) != 0) {
         fprintf(stderr, "porter: %s\n", e.msg);
         return 1;

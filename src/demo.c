@@ -17,12 +17,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
 #include <sys/prctl.h>
+#endif
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -36,11 +39,15 @@
 
 static const char *const DIALECTS[] = {"hostaway", "guesty", "buildium"};
 
-/* The directory of the running binary ("" when unknown). */
-static void exe_dir(char *out, size_t n)
+/* The directory of the running binary: /proc/self/exe where there is one, else the
+ * directory of argv[0] when it names one ("." otherwise). */
+static void exe_dir(const char *argv0, char *out, size_t n)
 {
     ssize_t len = readlink("/proc/self/exe", out, n - 1);
-    out[len > 0 ? len : 0] = '\0';
+    if (len > 0)
+        out[len] = '\0';
+    else
+        snprintf(out, n, "%s", argv0 && strchr(argv0, '/') ? argv0 : "./porter");
     char *slash = strrchr(out, '/');
     if (slash)
         *slash = '\0';
@@ -61,9 +68,10 @@ static int is_dir_with(const char *dir, const char *file)
 /* A loopback TCP port nothing listens on at this moment. */
 static int free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
         return -1;
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
     int port = -1;
@@ -80,6 +88,19 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
     (void)flag;
     (void)ftw;
     return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+static int write_file(const char *path, const char *text, struct err *e)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return err_set(e, errno, FINAL, "cannot write %s: %s", path, strerror(errno));
+    size_t n = strlen(text);
+    ssize_t w = write(fd, text, n);
+    int rc = close(fd);
+    if (w != (ssize_t)n || rc != 0)
+        return err_set(e, errno, FINAL, "cannot write %s: %s", path, strerror(errno));
+    return 0;
 }
 
 /* Start from an empty directory: remove a previous demo's (never a directory porter did
@@ -105,33 +126,15 @@ static int fresh_dir(const char *dir, struct err *e)
         return -1;
     char mark[4096];
     snprintf(mark, sizeof(mark), "%s/%s", dir, DEMO_MARK);
-    FILE *f = fopen(mark, "w");
-    if (!f)
-        return err_set(e, errno, FINAL, "cannot write %s: %s", mark, strerror(errno));
-    fputs("porter --demo: this directory is emptied by the next demo run\n", f);
-    fclose(f);
-    return 0;
-}
-
-static int write_file(const char *path, const char *text, struct err *e)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return err_set(e, errno, FINAL, "cannot write %s: %s", path, strerror(errno));
-    size_t n = strlen(text);
-    ssize_t w = write(fd, text, n);
-    int rc = close(fd);
-    if (w != (ssize_t)n || rc != 0)
-        return err_set(e, errno, FINAL, "cannot write %s: %s", path, strerror(errno));
-    return 0;
+    return write_file(mark, "porter --demo: this directory is emptied by the next demo run\n", e);
 }
 
 /* Find pmsim and the fixtures; on failure say what is missing and where it was looked
  * for. */
-static int locate(struct demo *d, struct err *e)
+static int locate(struct demo *d, const char *argv0, struct err *e)
 {
     char here[2048];
-    exe_dir(here, sizeof(here));
+    exe_dir(argv0, here, sizeof(here));
     const char *env = getenv("PORTER_PMSIM");
     char a[4096], b[4096];
     snprintf(a, sizeof(a), "%s/pmsim", here);
@@ -216,7 +219,9 @@ static int start_sim(struct demo *d, struct err *e)
         return err_set(e, errno, FINAL, "cannot start pmsim: %s", strerror(errno));
     }
     if (pid == 0) {
+#ifdef __linux__
         prctl(PR_SET_PDEATHSIG, SIGTERM); /* porter killed: the simulator goes too */
+#endif
         if (getppid() != parent)
             _exit(0);
         int null = open("/dev/null", O_RDONLY);
@@ -270,7 +275,7 @@ static int write_config(struct demo *d, struct err *e)
     return rc;
 }
 
-int demo_start(struct demo *d, const char *dir, struct err *e)
+int demo_start(struct demo *d, const char *dir, const char *argv0, struct err *e)
 {
     memset(d, 0, sizeof(*d));
     if (dir && *dir) {
@@ -282,8 +287,11 @@ int demo_start(struct demo *d, const char *dir, struct err *e)
         else
             snprintf(d->dir, sizeof(d->dir), "%s/.local/state/porter/demo", home ? home : ".");
     }
-    if (locate(d, e) != 0 || fresh_dir(d->dir, e) != 0)
+    if (locate(d, argv0, e) != 0 || fresh_dir(d->dir, e) != 0)
         return -1;
+    char abs[PATH_MAX]; /* every path below is absolute, whatever the working directory */
+    if (realpath(d->dir, abs) && strlen(abs) < sizeof(d->dir))
+        memcpy(d->dir, abs, strlen(abs) + 1);
     snprintf(d->sim_log, sizeof(d->sim_log), "%s/pmsim.log", d->dir);
     if ((d->hook_port = free_port()) < 0)
         return err_set(e, errno, FINAL, "no free loopback port for the webhook listener: %s",

@@ -21,8 +21,9 @@ struct demo {
 
 /* Empty `dir` (NULL: $XDG_STATE_HOME/porter/demo; never a directory that is not a demo's
  * unless it is empty), start pmsim on free ports and write the configuration. Sets
- * XDG_STATE_HOME so that the log goes under dir. 0, or -1 saying what is missing. */
-int demo_start(struct demo *d, const char *dir, struct err *e);
+ * XDG_STATE_HOME so that the log goes under dir. argv0 locates pmsim where /proc/self/exe
+ * does not exist. 0, or -1 saying what is missing. */
+int demo_start(struct demo *d, const char *dir, const char *argv0, struct err *e);
 /* Stop pmsim (SIGTERM, then SIGKILL after 5 s). */
 void demo_stop(struct demo *d);
 

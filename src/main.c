@@ -204,7 +204,7 @@ int main(int argc, char **argv)
                             "take --config or --db\n");
             return 2;
         }
-        if (demo_start(&demo, cli.demo_dir, &e) != 0) {
+        if (demo_start(&demo, cli.demo_dir, argv[0], &e) != 0) {
             fprintf(stderr, "porter: %s\n", e.msg);
             return 1;
         }

@@ -1,5 +1,5 @@
 /* draw.h - putting text on a curses window: every string from outside goes through
- * ui/text.c first; columns are display columns (CJK and emoji are two wide). */
+ * src/text.c first; columns are display columns (CJK and emoji are two wide). */
 #ifndef PORTER_DRAW_H
 #define PORTER_DRAW_H
 

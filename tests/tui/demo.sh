@@ -68,6 +68,22 @@ sleep 2 # and no second copy after it
 reached=$(replies)
 is "a reply typed in the demo reaches the simulated PMS exactly once" "$reached" "1"
 
+# a hostile guest message, through the PMS's webhook, then read from the command line
+curl -s -X POST "http://127.0.0.1:$ha/_sim/inject" -d '{"kind":"message","body":"hx71 \u001b[2J\u001b]52;c;aGk=\u0007 call \u00c2\u009b31m me \u009b2J now"}' >/dev/null
+i=0
+while [ $i -lt 100 ] && ! sqlite3 "$dd/porter.db" "SELECT 1 FROM message WHERE body LIKE 'hx71%'" 2>/dev/null | grep -q 1; do
+    sleep 0.1
+    i=$((i + 1))
+done
+tid=$(sqlite3 "$dd/porter.db" "SELECT thread_id FROM message WHERE body LIKE 'hx71%'")
+"$P" --config "$dd/config" --db "$dd/porter.db" messages "$tid" >"$t/msgs" 2>&1
+ok "porter messages shows the hostile message" grep -q "hx71" "$t/msgs"
+is "with no escape or C1 control byte in it" "$(LC_ALL=C grep -c "$(printf '[\033\007]')\|$(printf '\302[\200-\237]')" "$t/msgs")" "0"
+ok "and none of the sequences' text" sh -c "! grep -q '2J\|52;c' '$t/msgs'"
+"$P" --config "$dd/config" --db "$dd/porter.db" messages 999999 >"$t/out" 2>&1
+is "porter messages of no such thread fails" "$?" "1"
+ok "saying so" grep -q "no thread 999999" "$t/out"
+
 keys Escape
 keys q
 ok "q quits with status 0" wait_for "EXITED 0"
