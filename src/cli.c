@@ -439,7 +439,16 @@ int cli_doctor(struct config *c, struct store *s, int argc, char **argv)
     int failed = 0;
     /* config_load has refused an unsafe accounts.conf before we got here (main reports
      * that as a failed check too) */
-    check_line("ok", "config", "%s (owner only), %s", c->accounts_path, c->porter_path);
+    check_line("ok", "config", "%s (%s), %s (%s)", c->accounts_path,
+               access(c->accounts_path, F_OK) == 0 ? "owner only" : "none",
+               c->porter_path, access(c->porter_path, F_OK) == 0 ? "read" : "none: defaults");
+    /* the database is created (with its directory, 0700) as any porter command would */
+    char *dir = xstrdup(c->db_path), *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        mkdir_p(dir, 0700, &e);
+    }
+    free(dir);
     struct store *db = store_open(c->db_path, &e);
     if (!db) {
         failed |= check_line("FAIL", "database", "%s", e.msg);

@@ -70,6 +70,14 @@ out=$("$P" --config "$t/alt" config 2>&1); rc=$?
 is "--config reads porter.conf from DIR" "$rc" 1
 like "bad porter.conf value named with file:line" "$out" "$t/alt/porter.conf:2:"
 
+# doctor on a first day: no files yet, no database yet (it makes one as porter would)
+mkdir -p "$t/first/cfg"
+out=$(XDG_DATA_HOME="$t/first/data" "$P" --config "$t/first/cfg" doctor 2>&1); rc=$?
+is "doctor before anything else exists passes" "$rc" 0
+like "doctor says there is no accounts.conf yet" "$out" '^ok +config .*accounts.conf \(none\)'
+like "and creates the database as porter would" "$out" '^ok +database .*first/data/porter/porter.db: schema'
+like "and says there is nothing to sync" "$out" '^warn +accounts +none in'
+
 # doctor: every check named; an unreachable PMS and an unsafe accounts.conf fail it
 free_port() { # a port nothing listens on now (/proc/net/tcp lists the bound ones)
     p=$1
