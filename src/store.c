@@ -3349,6 +3349,15 @@ static int conflict_resolve_tx(struct store *s, int64_t id, int keep_local, cons
                 sqlite3_finalize(res);
             }
         }
+        if (rc == 0) /* the change the conflict retired is settled now: no retry resends it */
+            rc = write1(s,
+                        "UPDATE outbox SET state = 'dead', last_error = 'discarded' WHERE"
+                        " entity = 'work_order' AND entity_id = ?1 AND op = 'wo_status' AND"
+                        " state = 'failed' AND last_error LIKE 'conflict: %' AND ?2 = 0",
+                        row, 0, "superseded write", e) == 0 ||
+                         e->code == STORE_ENOTFOUND
+                     ? 0
+                     : -1;
     }
     free(entity);
     free(field);

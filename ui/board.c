@@ -145,9 +145,9 @@ static void card(struct board *b, const struct wo_row *w, int y, int x, int cw, 
     if (failed) /* the PMS's reason, not a silent move back */
         snprintf(line, sizeof(line), "✗ failed: %s", w->sync_error ? w->sync_error : "?");
     else
-        snprintf(line, sizeof(line), "%s %s%s%s %s", priority_name(w->priority), age,
-                 w->vendor[0] ? " · " : "", w->vendor,
-                 strcmp(sync, "pending") == 0 ? "… pending" : "✓");
+        snprintf(line, sizeof(line), "%s %s %s%s%s", /* the sync state first: never cut */
+                 strcmp(sync, "pending") == 0 ? "… pending" : "✓", priority_name(w->priority), age,
+                 w->vendor[0] ? " · " : "", w->vendor);
     if (failed)
         attrset(base | draw_attr(R_BAD));
     draw_remote(stdscr, y + 2, x, line, cw, 1);
@@ -635,6 +635,10 @@ static int picker_command(struct board *b, const char *cmd)
 
 int board_command(struct board *b, const char *cmd, const char *arg)
 {
+    if (b->stale) /* keys typed before the first paint act on the cards as they are */
+        load_cards(b);
+    if (b->picking) /* above the detail it was opened from: Esc cancels the picker */
+        return picker_command(b, cmd) || (app_say(b->a, 0, "Enter chooses, Esc cancels"), 1);
     if (b->detail && (strcmp(cmd, "back") == 0 || strcmp(cmd, "open") == 0)) {
         b->detail = 0;
         b->a->dirty = 1;
@@ -647,8 +651,6 @@ int board_command(struct board *b, const char *cmd, const char *arg)
         keep |= strcmp(cmd, in_detail[i]) == 0;
     if (b->detail && !keep)
         b->detail = 0; /* anything else goes back to the columns first */
-    if (b->picking)
-        return picker_command(b, cmd) || (app_say(b->a, 0, "Enter chooses, Esc cancels"), 1);
     int st[WO_STATUS_COUNT];
     int n = shown(b, st);
     int s = st[b->focus < n ? b->focus : 0];

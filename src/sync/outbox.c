@@ -10,8 +10,13 @@
  * the PMS and adopts the remote id when it is there.
  *
  * Circuit breaker per account: CIRCUIT_THRESHOLD consecutive transient failures open it
- * (state down, alert sync_down); while open one probe is let through every
- * PROBE_INTERVAL_MS; the first success closes it.
+ * (state down, alert sync_down). While it is open no write is sent: every
+ * PROBE_INTERVAL_MS the poller is asked to pull, and the first complete pull closes it.
+ * The probe is a read on purpose: what changed at the PMS during the outage is merged
+ * first (a conflict recorded, a superseded write retired) and only then does the queue
+ * drain, so a write that waited out an outage never silently overwrites a change made at
+ * the PMS in the meantime. The account's state then returns to ok even when no write was
+ * waiting.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +38,7 @@ static void circuit_open(struct acct *a, struct store *s, const char *why)
     }
 }
 
-static void circuit_success(struct acct *a, struct store *s)
+void circuit_close(struct acct *a, struct store *s)
 {
     struct err e;
     atomic_store(&a->failures, 0);
@@ -87,7 +92,7 @@ static int push_one(struct acct *a, struct store *s, struct adapter *ad, const s
         if (store_outbox_done(s, r->id, res.remote_id, rc == ADAPTER_LOCAL_ONLY, e) != 0)
             return -1;
         engine_step("op acknowledged");
-        circuit_success(a, s);
+        atomic_store(&a->failures, 0);
         return 1;
     }
     struct err e2;
@@ -126,10 +131,9 @@ int outbox_drain_once(struct acct *a, struct store *s, struct adapter *ad, int *
         return -1;
     int done = 0;
     for (size_t i = 0; i < b.n; i++) {
-        int64_t open = atomic_load(&a->open_until);
-        if (open && mono_ms() < open) { /* circuit open: put the rest back untouched */
+        if (atomic_load(&a->open_until)) { /* circuit open: put the rest back untouched */
             struct err e2;
-            store_outbox_retry(s, b.rows[i].id, now_ms() + (open - mono_ms()), "circuit open", &e2);
+            store_outbox_retry(s, b.rows[i].id, now_ms() + PROBE_INTERVAL_MS, "circuit open", &e2);
             continue;
         }
         int rc = push_one(a, s, ad, &b.rows[i], e);
@@ -165,8 +169,12 @@ void *outbox_main(void *arg)
             continue;
         }
         int64_t open = atomic_load(&a->open_until);
-        if (open && mono_ms() < open) {
-            sync_sleep(g, &a->wake_push, open - mono_ms());
+        if (open) { /* the probe is a pull; writes wait until it closes the circuit */
+            if (mono_ms() >= open) {
+                atomic_store(&a->open_until, mono_ms() + PROBE_INTERVAL_MS);
+                notify_poke(&a->wake_poll);
+            }
+            sync_sleep(g, &a->wake_push, PROBE_INTERVAL_MS);
             continue;
         }
         int waiting = 0;

@@ -143,7 +143,9 @@ int poll_account(struct acct *a, struct store *s, struct adapter *ad, struct err
     }
     struct err e2;
     store_account_touch(s, a->id, 0, &e2);
-    if (atomic_load(&a->open_until) == 0)
+    if (atomic_load(&a->open_until) != 0)
+        circuit_close(a, s); /* the PMS answers again: merged first, now the writes */
+    else
         store_account_state(s, a->id, "ok", NULL, &e2);
     sync_ui_poke(a->g);
     return 0;

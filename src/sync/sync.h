@@ -14,7 +14,7 @@
 #define CIRCUIT_THRESHOLD   5      /* consecutive transient failures that open the circuit */
 #define BACKOFF_BASE_MS     1000   /* first retry delay (before jitter) */
 #define BACKOFF_CAP_MS      300000 /* never wait longer than 5 minutes between attempts */
-#define PROBE_INTERVAL_MS   10000  /* an open circuit lets one probe through this often */
+#define PROBE_INTERVAL_MS   10000  /* an open circuit asks for a probe pull this often */
 #define LEASE_TTL_MS        15000
 #define LEASE_RENEW_MS      5000
 
@@ -82,6 +82,8 @@ void *poll_main(void *arg);
 int outbox_drain_once(struct acct *a, struct store *s, struct adapter *ad, int *waiting,
                       struct err *e);
 void *outbox_main(void *arg);
+/* Close an open circuit (a complete pull succeeded): state ok, waiting ops due at once. */
+void circuit_close(struct acct *a, struct store *s);
 
 /* webhook.c: the listener and the apply worker. */
 int webhook_start(struct engine *g, struct err *e);
