@@ -58,7 +58,7 @@ INTEG_BIN   = $(INTEG_SRC:%.c=$(BUILD)/%)
 PORTER_BIN = $(if $(filter build,$(BUILD)),porter,$(BUILD)/porter)
 PMSIM_BIN  = $(if $(filter build,$(BUILD)),pmsim,$(BUILD)/pmsim)
 
-.PHONY: bench all check check-asan check-tsan asan tsan demo deps deps-if-missing install install-demo \
+.PHONY: bench bench-deps all check check-asan check-tsan asan tsan demo deps deps-if-missing install install-demo \
         uninstall clean tests fmt
 
 all: $(PORTER_BIN) $(if $(PMSIM_SRC),$(PMSIM_BIN))
@@ -145,14 +145,40 @@ $(BUILD)/tests/bench/bench_ui: tests/bench/bench_ui.c $(BUILD)/libporter.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libporter.a $(PKG_LIBS) -lutil
 
+# porter side by side with neomutt on the same 100k messages (forkpty: -lutil).
+$(BUILD)/tests/bench/bench_peer: tests/bench/bench_peer.c $(BUILD)/libporter.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libporter.a $(PKG_LIBS) -lutil
+
+# The peer benchmark needs neomutt (Debian package): installed as root, else the command
+# is printed and make bench skips that part.
+bench-deps:
+	@if command -v neomutt >/dev/null 2>&1; then \
+	    echo "bench-deps: neomutt is installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y neomutt) || \
+	    echo "bench-deps: could not install neomutt; the peer benchmark will be skipped"; \
+	else \
+	    echo "bench-deps: neomutt is missing (bench_peer compares porter with it); run:"; \
+	    echo "  sudo apt-get install -y neomutt"; \
+	fi
+
 # Benchmarks: optimised build, medians of several runs, one table. Not part of make check.
 # bench_ui caches its generated databases in $(BUILD)/bench (delete them to regenerate).
-bench: deps-if-missing
-	@$(MAKE) --no-print-directory all $(BUILD)/tests/bench/bench_sync $(BUILD)/tests/bench/bench_ui
+bench: deps-if-missing bench-deps
+	@$(MAKE) --no-print-directory all $(BUILD)/tests/bench/bench_sync $(BUILD)/tests/bench/bench_ui \
+	    $(BUILD)/tests/bench/bench_peer
 	@PORTER_BIN=$(CURDIR)/$(PORTER_BIN) PMSIM_BIN=$(CURDIR)/$(PMSIM_BIN) \
 	    $(BUILD)/tests/bench/bench_sync
 	@PORTER_BIN=$(CURDIR)/$(PORTER_BIN) BENCH_DIR=$(CURDIR)/$(BUILD)/bench \
 	    $(BUILD)/tests/bench/bench_ui
+	@if command -v neomutt >/dev/null 2>&1; then \
+	    PORTER_BIN=$(CURDIR)/$(PORTER_BIN) BENCH_DIR=$(CURDIR)/$(BUILD)/bench \
+	        $(BUILD)/tests/bench/bench_peer; \
+	else \
+	    echo "bench: neomutt is not installed: skipping the side-by-side benchmark" \
+	        "(make bench-deps, or: sudo apt-get install -y neomutt)"; \
+	fi
 
 demo: deps-if-missing
 	@$(MAKE) --no-print-directory all
