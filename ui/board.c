@@ -285,28 +285,37 @@ void board_paint(struct board *b, int y0, int h, int w)
 /* Move the selected card one column: the status change and its outbox op in one
  * transaction; the card shows pending until the PMS confirmed it, and failed with the
  * PMS's reason if it refused (it does not silently move back). */
-static void move_card(struct board *b, int *st, int n, int dir)
+/* Queue the selected card's move to `status` and follow it to its column (closed and
+ * cancelled are shown when it goes there). */
+static void move_to(struct board *b, int64_t id, enum wo_status status)
 {
     struct err e;
-    int s = st[b->focus];
-    if (!b->col[s].n)
-        return;
-    int to = b->focus + dir;
-    if (to < 0 || to >= n)
-        return;
-    const struct wo_row *w = &b->col[s].rows[b->sel[s]];
-    int64_t id = w->id;
-    if (store_queue_wo_status(b->a->s, id, (enum wo_status)st[to], b->a->me, &e) != 0) {
+    if (store_queue_wo_status(b->a->s, id, status, b->a->me, &e) != 0) {
         app_say(b->a, 1, "#%lld not moved: %s", (long long)id, e.msg);
         return;
     }
     app_say(b->a, 0, "#%lld → %s: pending until the PMS confirms it", (long long)id,
-            wo_status_name(st[to]));
-    b->focus = to;
+            wo_status_name(status));
+    if (status == WO_CLOSED || status == WO_CANCELLED)
+        b->closed = 1;
     board_reload(b);
-    for (size_t i = 0; i < b->col[st[to]].n; i++)
-        if (b->col[st[to]].rows[i].id == id)
-            b->sel[st[to]] = (int)i;
+    int st[WO_STATUS_COUNT];
+    int n = shown(b, st);
+    for (int f = 0; f < n; f++)
+        if (st[f] == (int)status)
+            b->focus = f;
+    for (size_t i = 0; i < b->col[status].n; i++)
+        if (b->col[status].rows[i].id == id)
+            b->sel[status] = (int)i;
+}
+
+static void move_card(struct board *b, int *st, int n, int dir)
+{
+    int s = st[b->focus];
+    int to = b->focus + dir;
+    if (!b->col[s].n || to < 0 || to >= n)
+        return;
+    move_to(b, b->col[s].rows[b->sel[s]].id, (enum wo_status)st[to]);
 }
 
 int board_picking(const struct board *b)
@@ -540,12 +549,27 @@ void board_accept(struct board *b, int purpose, const char *text)
 {
     struct err e;
     const struct wo_row *c = selected_card(b);
-    if ((purpose == P_WO_SCHEDULE || purpose == P_WO_NOTE || purpose == P_WO_ASSIGN) && !c) {
+    if ((purpose == P_WO_SCHEDULE || purpose == P_WO_NOTE || purpose == P_WO_ASSIGN ||
+         purpose == P_WO_MOVE) &&
+        !c) {
         app_say(b->a, 0, "no work order selected");
         return;
     }
     if (purpose == P_WO_SCHEDULE) {
         set_schedule(b, c->id, text);
+        return;
+    }
+    if (purpose == P_WO_MOVE) {
+        while (*text == ' ')
+            text++;
+        int st = wo_status_parse(text);
+        if (st < 0)
+            app_say(b->a, 1,
+                    "'%s': expected new, assigned, scheduled, in_progress, on_hold, completed, "
+                    "closed or cancelled",
+                    text);
+        else
+            move_to(b, c->id, (enum wo_status)st);
         return;
     }
     if (purpose == P_WO_NOTE) {
@@ -687,6 +711,16 @@ int board_command(struct board *b, const char *cmd, const char *arg)
         else
             b->f_emergency = b->f_overdue = b->f_mine = 0, b->f_text[0] = '\0';
         load_cards(b);
+    } else if (strcmp(cmd, "move") == 0) {
+        if (!len)
+            app_say(b->a, 0, "no work order selected");
+        else if (arg)
+            board_accept(b, P_WO_MOVE, arg);
+        else
+            app_prompt(b->a,
+                       "Move to (new assigned scheduled in_progress on_hold completed closed "
+                       "cancelled): ",
+                       "", P_WO_MOVE, NULL);
     } else if (strcmp(cmd, "schedule") == 0 || strcmp(cmd, "note") == 0 ||
                strcmp(cmd, "assign") == 0) {
         int purpose = cmd[0] == 's' ? P_WO_SCHEDULE : cmd[0] == 'n' ? P_WO_NOTE : P_WO_ASSIGN;

@@ -81,6 +81,7 @@ const struct command commands[] = {
     {"keep-pms", H, NULL, "settle the conflict with the PMS's value"},
     {"move-left", B, NULL, "move the card to the previous status (written to the PMS)"},
     {"move-right", B, NULL, "move the card to the next status (written to the PMS)"},
+    {"move", B, "[status]", "move the card to a status by name (written to the PMS)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -196,6 +197,7 @@ static const struct {
     {VIEW_BOARD, "C", "toggle-closed"},
     {VIEW_BOARD, "H", "move-left"},
     {VIEW_BOARD, "L", "move-right"},
+    {VIEW_BOARD, "m", "move"},
 };
 
 /* Set one (views, key) slot: a later binding of the same key in an overlapping view takes

@@ -35,6 +35,7 @@ enum purpose {
     P_BOARD_FILTER, /* the board's text filter */
     P_WO_SCHEDULE,  /* the selected card's schedule window */
     P_WO_NOTE,      /* a note in the selected card's history */
+    P_WO_MOVE,      /* the selected card's new status */
     P_WO_ASSIGN,    /* the selected card's coordinator */
     P_OP_EDIT,      /* the selected failed write's new value (health view) */
 };

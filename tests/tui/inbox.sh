@@ -148,6 +148,13 @@ ok "and labelled kept in porter (Hostaway has no task notes)" wait_for "note +by
 keys a
 ok "a makes me the coordinator" wait_for "coordinator: tester"
 keys Escape
+keys m && keys -l sideways && keys Enter
+ok "m refuses a status that is not one, naming the choices" wait_for "'sideways': expected new, assigned"
+keys m && keys -l on_hold && keys Enter
+ok "m moves the card to a status by name (queued)" wait_for "→ on_hold: pending"
+ok "and the board follows it to its column" wait_for "\[on_hold \([0-9]+\)\]"
+keys m && keys -l new && keys Enter
+ok "and m brings it back to new" wait_for "\[new \([0-9]+\)\]"
 keys M
 ok "M shows my work orders only" wait_for "filter: mine"
 ok "others leave the board" gone "Replace key box"
