@@ -165,7 +165,8 @@ static void accounts(struct healthv *h, struct out *o)
         const struct account_conf *ac = config_account(a->c, r->name);
         if (ac) {
             snprintf(buf, sizeof(buf), "    sync: %s, poll every %d s",
-                     ac->webhook_secret ? "webhooks (authenticated)" : "webhooks (NOT authenticated)",
+                     ac->webhook_secret ? "webhooks (authenticated)"
+                                        : "webhooks (NOT authenticated)",
                      ac->poll_interval);
             line(o, draw_attr(R_DIM), buf, 1);
         }
