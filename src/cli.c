@@ -440,8 +440,8 @@ int cli_doctor(struct config *c, struct store *s, int argc, char **argv)
     /* config_load has refused an unsafe accounts.conf before we got here (main reports
      * that as a failed check too) */
     check_line("ok", "config", "%s (%s), %s (%s)", c->accounts_path,
-               access(c->accounts_path, F_OK) == 0 ? "owner only" : "none",
-               c->porter_path, access(c->porter_path, F_OK) == 0 ? "read" : "none: defaults");
+               access(c->accounts_path, F_OK) == 0 ? "owner only" : "none", c->porter_path,
+               access(c->porter_path, F_OK) == 0 ? "read" : "none: defaults");
     /* the database is created (with its directory, 0700) as any porter command would */
     char *dir = xstrdup(c->db_path), *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
