@@ -94,6 +94,8 @@
 #define BD_DAY_MS         (86400000LL)
 #define BD_FIND_WINDOW_MS (2 * 60 * 1000LL)
 #define BD_HOOK_WINDOW_MS (5 * 60 * 1000LL)
+#define BD_MAX_MS         253402300800000LL /* 10000-01-01: the last time bd_date can print */
+#define BD_HOOK_TS_MAX    100000000000LL /* seconds: year 5138 */
 
 /* ---- small helpers ---- */
 
@@ -807,7 +809,7 @@ static void cur_parse(const char *s, struct cur *c)
         if (sscanf(p, "off=%lld", &v) == 1)
             c->off = v < 0 ? 0 : v;
         else if (sscanf(p, "start=%lld", &v) == 1)
-            c->start = v;
+            c->start = v > BD_DAY_MS && v < BD_MAX_MS ? v : 0; /* else: now (pull_dated) */
         else if (sscanf(p, "from=%10[0-9-]", d) == 1 && bd_time(d) >= 0)
             snprintf(c->from, sizeof(c->from), "%s", d);
         p = strchr(p, ';');
@@ -1238,7 +1240,9 @@ static int bd_webhook_verify(struct adapter *a, const struct webhook_req *rq, ch
             return err_set(e, 401, FINAL, "webhook: missing Buildium signature headers");
         char *end;
         long long secs = strtoll(ts, &end, 10);
-        if (end == ts || *end || secs <= 0)
+        /* digits only, and small enough that secs * 1000 cannot overflow */
+        if (end == ts || *end || ts[0] < '0' || ts[0] > '9' || secs <= 0 ||
+            secs > BD_HOOK_TS_MAX)
             return err_set(e, 401, FINAL, "webhook: bad buildium-webhook-timestamp");
         int64_t skew = rq->now_ms - (int64_t)secs * 1000;
         if (skew > BD_HOOK_WINDOW_MS || skew < -BD_HOOK_WINDOW_MS)
@@ -1261,7 +1265,7 @@ static int bd_webhook_verify(struct adapter *a, const struct webhook_req *rq, ch
         if (!ok)
             return err_set(e, 401, FINAL, "webhook: wrong Buildium signature");
     }
-    cJSON *j = cJSON_ParseWithLength(body, rq->body_len);
+    cJSON *j = jparse_body(rq->body ? rq->body : "", rq->body_len);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         return err_set(e, 400, FINAL, "webhook: body is not a JSON object");

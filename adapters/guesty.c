@@ -88,6 +88,8 @@
 #define GY_MINT_WINDOW_MS (24 * 3600 * 1000LL)
 #define GY_MINT_CAP       5
 #define GY_HOOK_SKEW_MS   (5 * 60 * 1000LL)
+#define GY_MAX_MS         253402300800000.0 /* 10000-01-01: the last time gy_fmt can print */
+#define GY_HOOK_TS_MAX    100000000000LL /* seconds: year 5138 */
 
 #define GY_TASK_COLUMNS                                                                            \
     "id status title taskTitle description priority type listing listingId reservation "           \
@@ -197,9 +199,9 @@ static int is_oid(const char *s)
 static const char *jref(const cJSON *o, const char *k)
 {
     const cJSON *v = jget(o, k);
-    if (cJSON_IsString(v))
-        return *v->valuestring ? v->valuestring : NULL;
-    return cJSON_IsObject(v) ? jstr(v, "_id") : NULL;
+    if (cJSON_IsObject(v))
+        v = jget(v, "_id");
+    return cJSON_IsString(v) && *v->valuestring ? v->valuestring : NULL; /* "" is no id */
 }
 
 /* Guesty's error text: error.message, message, error_description, error (string), data[0]. */
@@ -450,7 +452,8 @@ static int mint(struct adapter *a, struct err *e)
         return err_set(e, ADAPTER_EDRIFT, FINAL, "Guesty token answer has no access_token");
     }
     const cJSON *ttl = jget(root, "expires_in");
-    int64_t ttl_ms = cJSON_IsNumber(ttl) && ttl->valuedouble > 0
+    /* at most a year: a larger (or NaN) value must not overflow the conversion */
+    int64_t ttl_ms = cJSON_IsNumber(ttl) && ttl->valuedouble > 0 && ttl->valuedouble <= 31536000
                          ? (int64_t)(ttl->valuedouble * 1000)
                          : 86400000LL;
     set_token(g, tok, now_ms() + ttl_ms);
@@ -680,8 +683,10 @@ static int put_reservation(struct adapter *a, struct sink *out, const cJSON *r, 
     }
     const cJSON *guest = jget(r, "guest");
     const char *gid = jstr(r, "guestId");
-    if (!gid)
+    if (!gid || !*gid)
         gid = jstr(guest, "_id");
+    if (gid && !*gid)
+        gid = NULL; /* an empty id would make every such guest one contact "" */
     char cid[48];
     snprintf(cid, sizeof(cid), "%s%s", gid ? "" : "guest:", gid ? gid : id);
     const cJSON *ng = jget(r, "guestsCount");
@@ -777,9 +782,9 @@ static int put_conversation(struct adapter *a, struct sink *out, const cJSON *c,
     if (hint < 0 && a && conv_channel(a, id, &ch, e) != 0)
         return -1;
     const char *type = jstr(c, "type");
-    const char *stay = jstr(res, "_id");
+    const char *stay = jref(res, "_id");
     const char *listing = jref(res, "listing");
-    const char *guest = jstr(jget(meta, "guest"), "_id");
+    const char *guest = jref(meta, "guest");
     struct rec_thread t = {.remote_id = id,
                            .kind =
                                type && strncmp(type, "owner", 5) == 0 ? THREAD_OWNER : THREAD_GUEST,
@@ -1077,7 +1082,8 @@ static int pull_skip(struct adapter *a, enum entity ent, const char *cursor, str
         }
     }
     const cJSON *count = jget(env, "count");
-    int done = n < GY_PAGE || (cJSON_IsNumber(count) && c.skip + n >= (int64_t)count->valuedouble);
+    /* compared as doubles: a count beyond int64 (1e300) must not overflow a conversion */
+    int done = n < GY_PAGE || (cJSON_IsNumber(count) && (double)(c.skip + n) >= count->valuedouble);
     cJSON_Delete(root);
     *next = xasprintf("skip=%lld", done ? 0LL : (long long)(c.skip + n));
     return done ? 0 : 1;
@@ -1317,12 +1323,14 @@ static int push_task(struct adapter *a, const struct outbox_op *op, const cJSON 
     } else { /* wo_schedule */
         const cJSON *s = jget(p, "start"), *en = jget(p, "end");
         char t1[32], t2[32];
-        if (cJSON_IsNumber(s) && s->valuedouble > 0 && cJSON_IsNumber(en) && en->valuedouble > 0) {
+        int s_ok = cJSON_IsNumber(s) && s->valuedouble > 0 && s->valuedouble < GY_MAX_MS;
+        int en_ok = cJSON_IsNumber(en) && en->valuedouble > 0 && en->valuedouble < GY_MAX_MS;
+        if (s_ok && en_ok) {
             gy_fmt((int64_t)s->valuedouble, t1);
             gy_fmt((int64_t)en->valuedouble, t2);
             cJSON_AddStringToObject(b, "canStartAfter", t1);
             cJSON_AddStringToObject(b, "mustFinishBefore", t2);
-        } else if (cJSON_IsNumber(s) && s->valuedouble > 0) {
+        } else if (s_ok) {
             gy_fmt((int64_t)s->valuedouble, t1);
             cJSON_AddStringToObject(b, "startTime", t1);
         }
@@ -1526,8 +1534,9 @@ static int gy_webhook_verify(struct adapter *a, const struct webhook_req *rq, ch
         return err_set(e, 401, FINAL, "webhook: missing svix-id, svix-timestamp or svix-signature");
     char *end;
     long long t = strtoll(ts, &end, 10);
-    if (*end || end == ts)
-        return err_set(e, 401, FINAL, "webhook: svix-timestamp is not a number");
+    /* digits only, and small enough that t * 1000 cannot overflow */
+    if (*end || end == ts || ts[0] < '0' || ts[0] > '9' || t > GY_HOOK_TS_MAX)
+        return err_set(e, 401, FINAL, "webhook: svix-timestamp is not a number of seconds");
     int64_t skew = rq->now_ms - (int64_t)t * 1000;
     if (skew > GY_HOOK_SKEW_MS || skew < -GY_HOOK_SKEW_MS)
         return err_set(e, 401, FINAL, "webhook: svix-timestamp is %lld s away from now",
@@ -1566,7 +1575,7 @@ static int gy_webhook_verify(struct adapter *a, const struct webhook_req *rq, ch
     }
     if (!ok)
         return err_set(e, 401, FINAL, "webhook: no svix-signature matches");
-    cJSON *j = cJSON_ParseWithLength(rq->body ? rq->body : "", rq->body_len);
+    cJSON *j = jparse_body(rq->body ? rq->body : "", rq->body_len);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         return err_set(e, 400, FINAL, "webhook: body is not a JSON object");

@@ -111,6 +111,7 @@
 #define HA_TOKEN_DELAY_MS 1000
 #define HA_TOKEN_SLACK_MS 60000
 #define HA_CONV_CACHE     64
+#define HA_MAX_MS         253402300800000.0 /* 10000-01-01: the last time ha_fmt can print */
 
 /* What a conversation tells about its messages (cached for webhooks). */
 struct ha_conv {
@@ -503,7 +504,8 @@ static int mint(struct adapter *a, struct err *e)
         return err_set(e, ADAPTER_EDRIFT, FINAL, "Hostaway token answer has no access_token");
     }
     const cJSON *ttl = jget(t, "expires_in");
-    int64_t ttl_ms = cJSON_IsNumber(ttl) && ttl->valuedouble > 0
+    /* at most a year: a larger (or NaN) value must not overflow the conversion */
+    int64_t ttl_ms = cJSON_IsNumber(ttl) && ttl->valuedouble > 0 && ttl->valuedouble <= 31536000
                          ? (int64_t)(ttl->valuedouble * 1000)
                          : 86400000LL; /* absent: assume a day, a 403 re-mints anyway */
     set_token(h, tok, now_ms() + ttl_ms);
@@ -1098,7 +1100,8 @@ static int walk_done(const cJSON *root, int64_t off, int n, int limit)
     const cJSON *count = jget(root, "count");
     if (n < limit)
         return 1;
-    return cJSON_IsNumber(count) && off + n >= (int64_t)count->valuedouble;
+    /* compared as doubles: a count beyond int64 (1e300) must not overflow a conversion */
+    return cJSON_IsNumber(count) && (double)(off + n) >= count->valuedouble;
 }
 
 /* ---- pull ---- */
@@ -1392,11 +1395,11 @@ static int push_task(struct adapter *a, const struct outbox_op *op, const cJSON 
     } else { /* wo_schedule */
         const cJSON *s = jget(p, "start"), *en = jget(p, "end");
         char t[20];
-        if (cJSON_IsNumber(s) && s->valuedouble > 0) {
+        if (cJSON_IsNumber(s) && s->valuedouble > 0 && s->valuedouble < HA_MAX_MS) {
             ha_fmt((int64_t)s->valuedouble, t, 0);
             cJSON_AddStringToObject(b, "canStartFrom", t);
         }
-        if (cJSON_IsNumber(en) && en->valuedouble > 0) {
+        if (cJSON_IsNumber(en) && en->valuedouble > 0 && en->valuedouble < HA_MAX_MS) {
             ha_fmt((int64_t)en->valuedouble, t, 0);
             cJSON_AddStringToObject(b, "shouldEndBy", t);
         }
@@ -1601,7 +1604,7 @@ static int ha_webhook_verify(struct adapter *a, const struct webhook_req *rq, ch
             return err_set(e, 401, FINAL, "webhook: %s Basic authorization",
                            h ? "wrong" : "missing");
     }
-    cJSON *j = cJSON_ParseWithLength(rq->body ? rq->body : "", rq->body_len);
+    cJSON *j = jparse_body(rq->body ? rq->body : "", rq->body_len);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         return err_set(e, 400, FINAL, "webhook: body is not a JSON object");

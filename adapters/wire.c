@@ -2,6 +2,7 @@
 #include "wire.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 
@@ -14,6 +15,23 @@ const char *jstr(const cJSON *o, const char *k)
 {
     const cJSON *v = jget(o, k);
     return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+cJSON *jparse_body(const char *p, size_t n)
+{
+    if (!p || memchr(p, '\0', n))
+        return NULL;
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(p, n, &end, 0);
+    if (!j)
+        return NULL;
+    for (; end && end < p + n; end++) {
+        if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
+            cJSON_Delete(j);
+            return NULL;
+        }
+    }
+    return j;
 }
 
 int64_t jid(const cJSON *o, const char *k)

@@ -14,6 +14,10 @@
 
 const cJSON *jget(const cJSON *o, const char *k);
 const char *jstr(const cJSON *o, const char *k);
+/* A webhook body as JSON: NULL unless the n bytes are exactly one JSON value, with only
+ * whitespace after it and no NUL byte anywhere (JSON text cannot hold a raw NUL; what
+ * followed one would be signed but never stored). */
+cJSON *jparse_body(const char *p, size_t n);
 /* An integral JSON number >= 1, else 0. */
 int64_t jid(const cJSON *o, const char *k);
 

@@ -42,10 +42,63 @@ static void put_clean(FILE *f, const char *s, size_t max)
     free(clean);
 }
 
+/* Length of the valid UTF-8 sequence at p (code point in *cp), or 0. */
+static size_t utf8_seq(const unsigned char *p, unsigned *cp)
+{
+    unsigned c = p[0];
+    size_t n = 0;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4;
+    if (!n)
+        return 0;
+    unsigned v = c & (0xff >> (n + 1));
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        v = v << 6 | (p[i] & 0x3f);
+    }
+    if (n == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff)))
+        return 0; /* overlong, or a surrogate */
+    if (n == 4 && (v < 0x10000 || v > 0x10ffff))
+        return 0;
+    *cp = v;
+    return n;
+}
+
+/* JSON for a terminal and for strict parsers. cJSON prints a string as it is stored, and
+ * remote text may hold invalid UTF-8 (not JSON at all), DEL, C1 controls (a terminal takes
+ * U+009B for CSI) and bidirectional overrides. Outside strings cJSON prints only ASCII, so
+ * each of those is inside a string and becomes a \uXXXX escape: the same JSON value, valid
+ * UTF-8, inert on a terminal. */
+static void put_json(FILE *f, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned cp = *p;
+        size_t n = *p < 0x80 ? 1 : utf8_seq(p, &cp);
+        if (!n) {
+            fputs("\\ufffd", f); /* invalid UTF-8: U+FFFD, one byte at a time */
+            p++;
+            continue;
+        }
+        if (cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+            (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029)
+            fprintf(f, "\\u%04x", cp);
+        else
+            fwrite(p, 1, n, f);
+        p += n;
+    }
+}
+
 static void print_json(cJSON *j)
 {
     char *out = cJSON_Print(j);
-    puts(out);
+    put_json(stdout, out);
+    putchar('\n');
     free(out);
     cJSON_Delete(j);
 }

@@ -379,6 +379,9 @@ static const char *transport_reason(CURLcode rc, long os_errno, int64_t connecte
         return "cannot resolve host name";
     case CURLE_ABORTED_BY_CALLBACK:
         return "cancelled: porter is stopping";
+    case CURLE_PEER_FAILED_VERIFICATION: /* porter always verifies; nothing turns it off */
+        snprintf(tmp, n, "TLS certificate not trusted%s%s", detail[0] ? ": " : "", detail);
+        return tmp;
     case CURLE_GOT_NOTHING:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:

@@ -135,6 +135,20 @@ void log_redact(const char *s, char *out, size_t n)
     if (n == 0)
         return;
     while (*s && o + 1 < n) {
+        /* a URL's user:password@ (a base_url may carry one) */
+        if (strncmp(s, "://", 3) == 0) {
+            const char *end = s + 3 + strcspn(s + 3, "/?#\" \t\r\n");
+            const char *at = NULL;
+            for (const char *c = s + 3; c < end; c++)
+                if (*c == '@')
+                    at = c;
+            if (at) {
+                for (const char *m = "://***@"; *m && o + 1 < n; m++)
+                    out[o++] = *m;
+                s = at + 1;
+                continue;
+            }
+        }
         /* find a key: a run of [A-Za-z0-9_-] followed by = or ": or : */
         const char *k = s;
         while (*s && (isalnum((unsigned char)*s) || *s == '_' || *s == '-'))
@@ -146,6 +160,8 @@ void log_redact(const char *s, char *out, size_t n)
             out[o++] = *s++;
             continue;
         }
+        if (strncmp(s, "://", 3) == 0) /* a scheme, not a key */
+            continue;
         const char *sep = s;
         if (*s == '"')
             s++;

@@ -3,6 +3,7 @@
  * Only main may exit. Subcommands are registered in one table; the TUI is the default.
  */
 #include <getopt.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,9 +122,11 @@ static int cmd_config(struct config *c, struct store *s, int argc, char **argv)
     printf("accounts:      %zu\n", c->naccounts);
     for (size_t i = 0; i < c->naccounts; i++) {
         const struct account_conf *a = &c->accounts[i];
+        char url[512]; /* a user:password in it is masked, as in the log */
+        log_redact(a->base_url ? a->base_url : "(default)", url, sizeof(url));
         printf("  [%s] adapter=%s base_url=%s poll=%ds secret=%s webhook_secret=%s\n", a->name,
-               a->adapter, a->base_url ? a->base_url : "(default)", a->poll_interval,
-               a->secret ? "set" : "unset", a->webhook_secret ? "set" : "unset");
+               a->adapter, url, a->poll_interval, a->secret ? "set" : "unset",
+               a->webhook_secret ? "set" : "unset");
     }
     return 0;
 }
@@ -152,6 +155,10 @@ static int parent_dir(const char *path, struct err *e)
 
 int main(int argc, char **argv)
 {
+    /* A core file would hold the account secrets and tokens: none is written (the fatal
+     * signal handler still restores the terminal and reports the signal). */
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"db", required_argument, NULL, 'd'},
         {"demo", optional_argument, NULL, 'D'},   {"help", no_argument, NULL, 'h'},

@@ -390,7 +390,9 @@ static void wrap_paragraph(struct wrap *wr, const char *s, size_t len)
             w_nxt = w;
             have_brk = 1;
         }
-        if (cw > 0 && w > 0 && w + cw > wr->cols) {
+        /* a zero-width character after spaces that went past the edge breaks there too,
+         * or it would glue the overflowing spaces into the line */
+        if ((cw > 0 || in_run) && w > 0 && w + cw > wr->cols) {
             if (have_brk) {
                 wrap_emit(wr, s + line, brk - line);
                 line = nxt;

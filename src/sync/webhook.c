@@ -7,6 +7,17 @@
  * crash. Oversized bodies get 413, malformed ones 400, unknown accounts 404, a database
  * failure 503 (the PMS retries). Every refusal is counted and raises an alert.
  *
+ * Slow clients: every connection is tracked from its accept. A request must arrive whole
+ * within conn_timeout seconds of its connection's start (or of the previous answer on a
+ * kept-alive connection): MHD's own timeout is an idle timeout, which a client sending one
+ * byte a second never reaches. And when more than max_connections are open, the oldest
+ * that has waited SLOT_GRACE_MS or more for its request is dropped (MHD's own limit sits a
+ * little above max_connections, so that a new connection is still accepted and seen). So
+ * connections trickling headers or bodies delay a well-formed webhook, which arrives whole
+ * within milliseconds, by a bounded time (about a second) and never starve it. The checks
+ * run when a connection arrives and every REAP_EVERY_MS in the reaper thread; a dropped
+ * connection's socket is shut down, and MHD closes it on its next turn.
+ *
  * Apply worker: takes due events in arrival order and lets the adapter turn them into
  * records through the store sink. Transient failures (parent not stored yet, PMS down for
  * an id-only event's GET) are retried with backoff, never dropped; drifted or malformed
@@ -16,16 +27,34 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apply.h"
 #include "log.h"
 #include "sync.h"
+
+/* Room is made only by dropping a connection that has waited this long: a burst of fresh
+ * connections (a PMS catching up) is not dropped in favour of even fresher ones. */
+#define SLOT_GRACE_MS 500
+#define REAP_EVERY_MS 250
+
+/* One open connection (see the top); lives from MHD's STARTED to its CLOSED notice, which
+ * MHD sends before it closes the socket. Guarded by the listener's lock. */
+struct slot {
+    struct slot *prev, *next; /* the listener's list, oldest `since` first */
+    int fd;
+    int64_t since; /* mono_ms: accepted, or its last answer sent (keep-alive) */
+    int answered;  /* a response is queued: not dropped */
+    int dropped;   /* shut down by us; MHD closes it on its next turn */
+};
 
 struct listener {
     struct engine *g;
@@ -33,6 +62,15 @@ struct listener {
     struct store *s;      /* used only by the MHD thread */
     struct adapter **ads; /* one per account, for verification (no network) */
     struct http_client **https;
+    /* connections (see the top) */
+    pthread_mutex_t lock; /* the slots, and the fields below */
+    pthread_cond_t wake;  /* the reaper: stop */
+    pthread_t reaper;
+    int reaper_on, stop;
+    struct slot *head, *tail;
+    unsigned open;     /* slots not yet dropped */
+    unsigned dropped;  /* since the last warning */
+    int64_t warned_at; /* mono_ms of the last "dropped" warning */
 };
 
 struct hook_conn {
@@ -50,8 +88,22 @@ static const char *hook_header(const struct webhook_req *r, const char *name)
     return MHD_lookup_connection_value(h->conn, MHD_HEADER_KIND, name);
 }
 
-static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *msg)
+static struct slot *slot_of(struct MHD_Connection *c)
 {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static enum MHD_Result answer(struct listener *l, struct MHD_Connection *c, unsigned status,
+                              const char *msg)
+{
+    struct slot *sl = slot_of(c);
+    if (sl) {
+        pthread_mutex_lock(&l->lock);
+        sl->answered = 1;
+        pthread_mutex_unlock(&l->lock);
+    }
     char body[600];
     /* the message is ours (no request data is echoed), JSON-safe by construction */
     snprintf(body, sizeof(body), "{\"status\":%u,\"message\":\"%s\"}", status, msg);
@@ -85,9 +137,10 @@ static enum MHD_Result on_hook(void *cls, struct MHD_Connection *conn, const cha
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > g->cfg->body_limit)
             hc->too_big = 1;
-        return MHD_YES;
-    }
-    if (*size) {
+        if (!hc->too_big)
+            return MHD_YES;
+        /* announced too large: answered now, the body is never read (MHD closes) */
+    } else if (*size) {
         if (!hc->too_big && hc->body.len + *size > g->cfg->body_limit) {
             hc->too_big = 1;
             buf_free(&hc->body);
@@ -98,18 +151,18 @@ static enum MHD_Result on_hook(void *cls, struct MHD_Connection *conn, const cha
         return MHD_YES;
     }
     if (strcmp(method, "POST") != 0)
-        return answer(conn, 405, "webhooks are POSTed");
+        return answer(l, conn, 405, "webhooks are POSTed");
     const char *name = strncmp(url, "/hooks/", 7) == 0 ? url + 7 : NULL;
     size_t idx = g->n;
     for (size_t i = 0; name && i < g->n; i++)
         if (strcmp(g->accts[i].conf->name, name) == 0)
             idx = i;
     if (idx == g->n)
-        return answer(conn, 404, "no such account");
+        return answer(l, conn, 404, "no such account");
     struct acct *a = &g->accts[idx];
     if (hc->too_big) {
         refused(l, a->id, "body too large", "a webhook body exceeded [webhook] body_limit");
-        return answer(conn, 413, "body too large");
+        return answer(l, conn, 413, "body too large");
     }
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -128,11 +181,19 @@ static enum MHD_Result on_hook(void *cls, struct MHD_Connection *conn, const cha
     char *event_id = NULL, *kind = NULL;
     struct err e;
     err_clear(&e);
-    if (a->ops->webhook_verify(l->ads[idx], &rq, &event_id, &kind, &e) != 0) {
+    int vrc = a->ops->webhook_verify(l->ads[idx], &rq, &event_id, &kind, &e);
+    if (vrc == 0 && memchr(rq.body, '\0', rq.body_len)) {
+        /* no JSON text holds a raw NUL, and the stored body would end at it */
+        free(event_id);
+        free(kind);
+        event_id = kind = NULL;
+        vrc = err_set(&e, 400, FINAL, "webhook: body contains a NUL byte");
+    }
+    if (vrc != 0) {
         unsigned status = e.code == 400 ? 400 : 401;
         log_warn("webhook", "%s: refused from %s: %s", a->conf->name, ip, e.msg);
         refused(l, a->id, status == 401 ? "bad signature" : "malformed body", e.msg);
-        return answer(conn, status, status == 401 ? "unauthorized" : "malformed body");
+        return answer(l, conn, status, status == 401 ? "unauthorized" : "malformed body");
     }
     int rc = store_inbound_put(l->s, a->id, event_id, kind, rq.body, &e);
     log_debug("webhook", "%s: %s %s %s", a->conf->name, kind, event_id,
@@ -143,27 +204,141 @@ static enum MHD_Result on_hook(void *cls, struct MHD_Connection *conn, const cha
     free(kind);
     if (rc < 0) {
         log_error("webhook", "%s: cannot store event: %s", a->conf->name, e.msg);
-        return answer(conn, 503, "cannot store the event now; retry");
+        return answer(l, conn, 503, "cannot store the event now; retry");
     }
     engine_step("event stored");
     store_account_touch(l->s, a->id, 1, &e);
     if (rc == 0)
         notify_poke(&g->wake_apply);
-    return answer(conn, 200, rc == 0 ? "stored" : "duplicate");
+    return answer(l, conn, 200, rc == 0 ? "stored" : "duplicate");
 }
 
 static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
                     enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
     (void)toe;
+    struct listener *l = cls;
+    struct slot *sl = slot_of(c);
+    pthread_mutex_lock(&l->lock);
+    if (sl && !sl->dropped) { /* kept alive: the next request has its own conn_timeout */
+        sl->answered = 0;
+        sl->since = mono_ms();
+        if (sl != l->tail) {
+            *(sl->prev ? &sl->prev->next : &l->head) = sl->next;
+            sl->next->prev = sl->prev;
+            sl->prev = l->tail;
+            sl->next = NULL;
+            l->tail->next = sl;
+            l->tail = sl;
+        }
+    }
+    pthread_mutex_unlock(&l->lock);
     struct hook_conn *hc = *con_cls;
     if (hc) {
         buf_free(&hc->body);
         free(hc);
         *con_cls = NULL;
     }
+}
+
+/* Shut a connection's socket down: MHD sees the end on its next turn and closes it. The
+ * socket is still open: MHD sends CLOSED, which needs the lock we hold, before it closes. */
+static void slot_drop(struct listener *l, struct slot *sl)
+{
+    shutdown(sl->fd, SHUT_RDWR);
+    sl->dropped = 1;
+    l->open--;
+    l->dropped++;
+}
+
+/* Drop the connections past their deadline, then the oldest waiting ones while more than
+ * max_connections are open. Lock held. */
+static void slots_sweep(struct listener *l, int64_t now)
+{
+    int64_t deadline = now - (int64_t)l->g->cfg->conn_timeout * 1000;
+    for (struct slot *sl = l->head; sl; sl = sl->next)
+        if (!sl->dropped && !sl->answered && sl->since < deadline)
+            slot_drop(l, sl);
+    for (struct slot *sl = l->head; sl && l->open > (unsigned)l->g->cfg->max_connections;
+         sl = sl->next)
+        if (!sl->dropped && !sl->answered && sl->since <= now - SLOT_GRACE_MS)
+            slot_drop(l, sl);
+    if (l->dropped && now - l->warned_at >= 60000) {
+        log_warn("webhook",
+                 "dropped %u slow connection(s) (a request must arrive within conn_timeout = %d"
+                 " s; at most max_connections = %d wait at once)",
+                 l->dropped, l->g->cfg->conn_timeout, l->g->cfg->max_connections);
+        l->dropped = 0;
+        l->warned_at = now;
+    }
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct listener *l = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!ci)
+            return;
+        struct slot *sl = xcalloc(1, sizeof(*sl));
+        sl->fd = ci->connect_fd;
+        sl->since = mono_ms();
+        pthread_mutex_lock(&l->lock);
+        sl->prev = l->tail;
+        *(l->tail ? &l->tail->next : &l->head) = sl;
+        l->tail = sl;
+        l->open++;
+        *socket_context = sl;
+        slots_sweep(l, sl->since);
+        pthread_mutex_unlock(&l->lock);
+        return;
+    }
+    struct slot *sl = *socket_context;
+    if (!sl)
+        return;
+    pthread_mutex_lock(&l->lock);
+    *(sl->prev ? &sl->prev->next : &l->head) = sl->next;
+    *(sl->next ? &sl->next->prev : &l->tail) = sl->prev;
+    if (!sl->dropped)
+        l->open--;
+    pthread_mutex_unlock(&l->lock);
+    free(sl);
+    *socket_context = NULL;
+}
+
+/* The periodic sweep: without it, connections that filled every slot at once, and then
+ * trickle, would never be looked at again (MHD accepts nothing more, so no STARTED). */
+static void *reaper_main(void *arg)
+{
+    struct listener *l = arg;
+    pthread_mutex_lock(&l->lock);
+    while (!l->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += REAP_EVERY_MS * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&l->wake, &l->lock, &ts);
+        if (!l->stop)
+            slots_sweep(l, mono_ms());
+    }
+    pthread_mutex_unlock(&l->lock);
+    return NULL;
+}
+
+/* libmicrohttpd's own messages ("connection limit reached", a client that went away) go to
+ * the log at debug, not to standard error: a flood of them is the sender's doing. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    log_debug("webhook", "libmicrohttpd: %s", msg);
 }
 
 /* "host:port" or "[v6]:port" into a socket address. */
@@ -228,14 +403,14 @@ int webhook_start(struct engine *g, struct err *e)
         return -1;
     struct listener *l = xcalloc(1, sizeof(*l));
     l->g = g;
+    pthread_mutex_init(&l->lock, NULL);
+    pthread_cond_init(&l->wake, NULL);
     l->ads = xcalloc(g->n, sizeof(*l->ads));
     l->https = xcalloc(g->n, sizeof(*l->https));
     /* this connection acknowledges webhooks: every commit durable before the 200 */
     if (!(l->s = sync_store(g, e)) || store_synchronous(l->s, 1, e) != 0) {
-        store_close(&l->s);
-        free(l->ads);
-        free(l->https);
-        free(l);
+        g->listener = l;
+        webhook_stop(g);
         return -1;
     }
     for (size_t i = 0; i < g->n; i++) {
@@ -250,11 +425,17 @@ int webhook_start(struct engine *g, struct err *e)
                      " authenticated",
                      g->accts[i].conf->name);
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* One internal thread, with epoll where there is one, so that max_connections may
+     * exceed select()'s FD_SETSIZE. MHD's own limit leaves room above max_connections: a
+     * connection must be accepted to be seen (see the top). */
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_hook, l, MHD_OPTION_NOTIFY_COMPLETED, on_done,
-                            NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)g->cfg->max_connections,
+    unsigned spare = (unsigned)g->cfg->max_connections / 4 + 4;
+    l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_hook, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+                            NULL, MHD_OPTION_NOTIFY_COMPLETED, on_done, l,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)g->cfg->max_connections + spare,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)g->cfg->conn_timeout,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_END);
     g->listener = l;
@@ -262,6 +443,10 @@ int webhook_start(struct engine *g, struct err *e)
         webhook_stop(g);
         return err_set(e, 0, RETRY_LATER, "cannot listen on %s (address in use?)", g->cfg->listen);
     }
+    l->reaper_on = pthread_create(&l->reaper, NULL, reaper_main, l) == 0;
+    if (!l->reaper_on)
+        log_warn("webhook", "no reaper thread: slow connections are dropped only when another"
+                            " arrives");
     log_info("webhook", "listening on %s", g->cfg->listen);
     return 0;
 }
@@ -271,8 +456,15 @@ void webhook_stop(struct engine *g)
     struct listener *l = g->listener;
     if (!l)
         return;
+    if (l->reaper_on) {
+        pthread_mutex_lock(&l->lock);
+        l->stop = 1;
+        pthread_cond_signal(&l->wake);
+        pthread_mutex_unlock(&l->lock);
+        pthread_join(l->reaper, NULL);
+    }
     if (l->d)
-        MHD_stop_daemon(l->d);
+        MHD_stop_daemon(l->d); /* every slot is freed by its CLOSED notice */
     for (size_t i = 0; i < g->n; i++) {
         adapter_free(&l->ads[i]);
         http_client_free(&l->https[i]);
@@ -280,6 +472,8 @@ void webhook_stop(struct engine *g)
     free(l->ads);
     free(l->https);
     store_close(&l->s);
+    pthread_cond_destroy(&l->wake);
+    pthread_mutex_destroy(&l->lock);
     free(l);
     g->listener = NULL;
 }
