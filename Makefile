@@ -58,8 +58,8 @@ INTEG_BIN   = $(INTEG_SRC:%.c=$(BUILD)/%)
 PORTER_BIN = $(if $(filter build,$(BUILD)),porter,$(BUILD)/porter)
 PMSIM_BIN  = $(if $(filter build,$(BUILD)),pmsim,$(BUILD)/pmsim)
 
-.PHONY: bench bench-deps all check check-asan check-tsan asan tsan demo deps deps-if-missing install install-demo \
-        uninstall clean tests fmt
+.PHONY: bench bench-deps all check check-asan check-tsan check-long asan tsan demo deps deps-if-missing \
+        install install-demo uninstall clean tests fmt fuzz fuzz-build
 
 all: $(PORTER_BIN) $(if $(PMSIM_SRC),$(PMSIM_BIN))
 
@@ -135,6 +135,22 @@ check-asan: deps-if-missing asan
 check-tsan: deps-if-missing tsan
 	@sh tests/run.sh build/tsan build/tsan/porter
 
+# The long reliability tests (docs/RELIABILITY.md, about 20 minutes): crash at every durable
+# step of a scripted scenario, kill -9 during a 10,000-event two-way run, and the sync tests
+# against the ThreadSanitizer build. LONG_QUICK=1: a sample in a few minutes; LONG_TSAN=0:
+# without the TSan part.
+check-long: deps-if-missing
+	@$(MAKE) --no-print-directory all
+	@mkdir -p $(BUILD)/tests/long
+	@for t in crash_steps kill9; do \
+	    $(CC) $(ALL_CFLAGS) -Itests/integration -o $(BUILD)/tests/long/$$t tests/long/$$t.c \
+	        tests/long/longlib.c tests/integration/simctl.c $(BUILD)/libporter.a $(PKG_LIBS) \
+	        || exit 1; \
+	done
+	@if [ "$(LONG_QUICK)" != 1 ] && [ "$(LONG_TSAN)" != 0 ]; then \
+	    $(MAKE) --no-print-directory tsan; fi
+	@LONG_QUICK=$(LONG_QUICK) LONG_TSAN=$(LONG_TSAN) sh tests/long/run.sh $(BUILD) $(PORTER_BIN)
+
 $(BUILD)/tests/bench/%: tests/bench/%.c tests/integration/simctl.c $(BUILD)/libporter.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/integration -o $@ $< tests/integration/simctl.c \
@@ -201,6 +217,17 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/porter $(DESTDIR)$(MANDIR)/man1/porter.1 \
 	    $(DESTDIR)$(MANDIR)/man5/porter.conf.5 $(DESTDIR)$(LIBEXECDIR)/pmsim
 	rm -rf $(DESTDIR)$(DATADIR)/demo
+
+# libFuzzer targets (clang, ASan+UBSan) under build/fuzz/; see tests/fuzz/fuzz.mk. make fuzz
+# runs each FUZZ_SECONDS (default 60) and fails when one crashes (artifacts: build/fuzz/artifacts).
+fuzz-build: deps-if-missing
+	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk VERSION=$(VERSION) DATADIR=$(DATADIR) \
+	    PKG_CFLAGS="$(PKG_CFLAGS)" PKG_LIBS="$(PKG_LIBS)" fuzz-build
+
+fuzz: deps-if-missing
+	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk VERSION=$(VERSION) DATADIR=$(DATADIR) \
+	    PKG_CFLAGS="$(PKG_CFLAGS)" PKG_LIBS="$(PKG_LIBS)" FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) \
+	    FUZZ_RSS_MB=$(or $(FUZZ_RSS_MB),2048) fuzz-run
 
 fmt:
 	clang-format -i $(LIB_SRC) src/main.c $(wildcard src/*.h src/sync/*.h adapters/*.h ui/*.h) \

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "log.h"
 
 extern const char porter_schema_sql[];
@@ -146,6 +147,9 @@ extern const char porter_schema_sql[];
     X(CONFLICT_ADD, "INSERT INTO conflict(account_id, entity, row_id, field, base_value," \
       " local_value, remote_value, winner, rule, created_at)" \
       " VALUES (?1, 'work_order', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)") \
+    X(WO_OP_IN_DOUBT, "SELECT 1 FROM outbox WHERE entity = 'work_order' AND entity_id = ?1" \
+      " AND op = 'wo_status' AND state IN ('pending', 'inflight') AND attempts > 0" \
+      " AND json_extract(payload, '$.status') = ?2 LIMIT 1") \
     X(OPS_SUPERSEDE, "UPDATE outbox SET state = 'failed', last_error = ?2 WHERE" \
       " entity = 'work_order' AND entity_id = ?1 AND op = 'wo_status' AND state = 'pending'") \
     X(WO_EVENT_PMS, "INSERT INTO wo_event(work_order_id, at, kind, old_value, new_value, actor," \
@@ -1182,6 +1186,26 @@ static int merge_status(struct store *s, int64_t account, int64_t wo, const char
         free(base);
         return 0;
     }
+    /* The PMS shows a status porter itself sent and has not recorded an answer for (the
+     * answer was lost, or porter stopped between the request and recording it; the poller
+     * can also read the task while the pusher's request is on the wire): porter's own write,
+     * not a change made at the PMS. The base moves to it and the later queued changes go
+     * out; the op is found at the PMS on its next attempt. */
+    sqlite3_stmt *q = stmt(s, STMT_WO_OP_IN_DOUBT, e);
+    if (!q) {
+        free(base);
+        return -1;
+    }
+    sqlite3_bind_int64(q, 1, wo);
+    bind_text(q, 2, remote);
+    int ours = one_int(s, q, NULL, e, "own write");
+    if (ours != 0) {
+        free(base);
+        if (ours < 0)
+            return -1;
+        *resolved = local;
+        return set_base(s, wo, "status", remote, e);
+    }
     int local_wins = strcmp(rule, "local_wins") == 0;
     sqlite3_stmt *st = stmt(s, STMT_CONFLICT_ADD, e);
     rc = -1;
@@ -2166,6 +2190,16 @@ void wo_list_free(struct wo_list *l)
 
 /* ---- local writes with their outbox op ---- */
 
+/* After a store_queue_* transaction: once it is committed (no caller's transaction still
+ * open around it) the op is durable, one of the steps the crash tests stop at
+ * (engine_step, PORTER_CRASH_AFTER). Returns rc. */
+static int op_queued(struct store *s, int rc)
+{
+    if (rc == 0 && sqlite3_get_autocommit(s->db))
+        engine_step("op queued");
+    return rc;
+}
+
 /* Queue an op. Its lane orders it: a thread's messages, or one work order's changes. */
 static int outbox_add(struct store *s, int64_t account, const char *entity, int64_t entity_id,
                       int64_t lane_thread, const char *op, cJSON *payload, const char *idem_key,
@@ -2300,7 +2334,7 @@ int store_queue_reply(struct store *s, int64_t thread, enum direction dir, enum 
     if (tx_enter(s, e) != 0)
         return -1;
     int rc = queue_reply_tx(s, thread, dir, ch, author, body, idem_key, msg, e);
-    return tx_leave(s, rc == 0, rc, e);
+    return op_queued(s, tx_leave(s, rc == 0, rc, e));
 }
 
 static int queue_wo_status_tx(struct store *s, int64_t wo, enum wo_status status, const char *actor,
@@ -2366,7 +2400,7 @@ int store_queue_wo_status(struct store *s, int64_t wo, enum wo_status status, co
     if (new_idem_key(key, e) != 0 || tx_enter(s, e) != 0)
         return -1;
     int rc = queue_wo_status_tx(s, wo, status, actor, key, e);
-    return tx_leave(s, rc == 0, rc, e);
+    return op_queued(s, tx_leave(s, rc == 0, rc, e));
 }
 
 static int queue_wo_create_tx(struct store *s, int64_t account, const char *title,
@@ -2433,7 +2467,7 @@ int store_queue_wo_create(struct store *s, int64_t account, const char *title,
     if (new_idem_key(key, e) != 0 || tx_enter(s, e) != 0)
         return -1;
     int rc = queue_wo_create_tx(s, account, title, description, prio, thread, actor, key, wo, e);
-    return tx_leave(s, rc == 0, rc, e);
+    return op_queued(s, tx_leave(s, rc == 0, rc, e));
 }
 
 int store_outbox_count(struct store *s, int64_t account, const char *state, int64_t *n,
@@ -3710,7 +3744,7 @@ int store_queue_wo_vendor(struct store *s, int64_t wo, int64_t vendor, const cha
     if (new_idem_key(key, e) != 0 || tx_enter(s, e) != 0)
         return -1;
     int rc = queue_wo_vendor_tx(s, wo, vendor, actor, key, e);
-    return tx_leave(s, rc == 0, rc, e);
+    return op_queued(s, tx_leave(s, rc == 0, rc, e));
 }
 
 int store_work_order_counts(struct store *s, int64_t *counts, struct err *e)
@@ -3868,7 +3902,7 @@ int store_queue_wo_priority(struct store *s, int64_t wo, enum priority prio, con
     if (new_idem_key(key, e) != 0 || tx_enter(s, e) != 0)
         return -1;
     int rc = queue_wo_priority_tx(s, wo, prio, actor, key, e);
-    return tx_leave(s, rc == 0, rc, e);
+    return op_queued(s, tx_leave(s, rc == 0, rc, e));
 }
 
 static int queue_wo_schedule_tx(struct store *s, int64_t wo, int64_t start, int64_t end,
@@ -3919,7 +3953,7 @@ int store_queue_wo_schedule(struct store *s, int64_t wo, int64_t start, int64_t 
     if (new_idem_key(key, e) != 0 || tx_enter(s, e) != 0)
         return -1;
     int rc = queue_wo_schedule_tx(s, wo, start, end, actor, key, e);
-    return tx_leave(s, rc == 0, rc, e);
+    return op_queued(s, tx_leave(s, rc == 0, rc, e));
 }
 
 static int queue_wo_note_tx(struct store *s, int64_t wo, const char *body, const char *actor,
@@ -3950,7 +3984,7 @@ int store_queue_wo_note(struct store *s, int64_t wo, const char *body, const cha
     if (new_idem_key(key, e) != 0 || tx_enter(s, e) != 0)
         return -1;
     int rc = queue_wo_note_tx(s, wo, body, actor, key, e);
-    return tx_leave(s, rc == 0, rc, e);
+    return op_queued(s, tx_leave(s, rc == 0, rc, e));
 }
 
 int store_wo_assign(struct store *s, int64_t wo, const char *assignee, const char *actor,

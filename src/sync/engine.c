@@ -1,8 +1,11 @@
 /* engine.c - see engine.h. Owns the threads, the lease and the per-account plumbing. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,27 +13,70 @@
 #include "ownership.h"
 #include "sync.h"
 
-/* ---- crash-at-step test hook ---- */
+/* ---- crash-at-step test hook ----
+ *
+ * PORTER_CRASH_AFTER=N stops the process hard (_exit(86)) right after its Nth durable step.
+ * With PORTER_STEP_FILE=F as well, steps are counted across every porter process that shares
+ * F (the engine, and the commands that queue ops): each step appends one fixed-size record
+ * "pid name" to F under an exclusive lock, and only the process whose step is the Nth record
+ * of the file stops, so N names one point of a whole multi-process scenario
+ * (tests/long/crash_steps.c). Without N, F is a trace of every step taken. */
+
+#define STEP_RECORD 64 /* bytes per record of PORTER_STEP_FILE */
 
 static atomic_long steps_taken;
 static long crash_after = -1;
+static const char *step_file;
 static pthread_once_t crash_once = PTHREAD_ONCE_INIT;
 
 static void crash_init(void)
 {
     const char *v = getenv("PORTER_CRASH_AFTER");
     crash_after = v && *v ? atol(v) : -1;
+    step_file = getenv("PORTER_STEP_FILE");
+    if (step_file && !*step_file)
+        step_file = NULL;
+}
+
+static void crash_now(long n, const char *what)
+{
+    log_warn("engine", "PORTER_CRASH_AFTER=%ld: stopping hard after step %ld '%s'", crash_after, n,
+             what);
+    _exit(86);
+}
+
+/* Append this step to the shared file; crash when it is the Nth record. */
+static void step_shared(const char *what)
+{
+    int fd = open(step_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    struct stat st;
+    if (flock(fd, LOCK_EX) == 0 && fstat(fd, &st) == 0) {
+        long n = (long)(st.st_size / STEP_RECORD) + 1;
+        char rec[STEP_RECORD];
+        memset(rec, ' ', sizeof(rec));
+        int k = snprintf(rec, sizeof(rec), "%ld %s", (long)getpid(), what);
+        if (k >= 0 && k < (int)sizeof(rec))
+            rec[k] = ' ';
+        rec[sizeof(rec) - 1] = '\n';
+        if (write(fd, rec, sizeof(rec)) == (ssize_t)sizeof(rec) && crash_after > 0 &&
+            n == crash_after)
+            crash_now(n, what); /* still holding the lock: no other step is recorded */
+    }
+    close(fd);
 }
 
 void engine_step(const char *what)
 {
     pthread_once(&crash_once, crash_init); /* every thread sees the same limit, race-free */
-    long n = atomic_fetch_add(&steps_taken, 1) + 1;
-    if (crash_after > 0 && n >= crash_after) {
-        log_warn("engine", "PORTER_CRASH_AFTER=%ld: stopping hard after step '%s'", crash_after,
-                 what);
-        _exit(86);
+    if (step_file) {
+        step_shared(what);
+        return;
     }
+    long n = atomic_fetch_add(&steps_taken, 1) + 1;
+    if (crash_after > 0 && n >= crash_after)
+        crash_now(n, what);
 }
 
 /* ---- shared helpers ---- */

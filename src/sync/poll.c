@@ -90,10 +90,13 @@ static int pull_entity(struct acct *a, struct store *s, struct adapter *ad, enum
             return -1;
         }
         int rc = store_begin(s, e);
+        int advanced = 0;
         if (rc == 0)
             rc = apply_buffer_commit(buf, &ctx, e);
-        if (rc == 0 && ctx.orphans == 0 && next)
+        if (rc == 0 && ctx.orphans == 0 && next) {
             rc = store_cursor_set(s, a->id, name, next, e);
+            advanced = rc == 0;
+        }
         if (rc == 0)
             rc = store_commit(s, e);
         if (rc != 0)
@@ -107,7 +110,8 @@ static int pull_entity(struct acct *a, struct store *s, struct adapter *ad, enum
             free(start);
             return -1;
         }
-        engine_step("page committed");
+        /* the page's records and the cursor past them are durable together */
+        engine_step(advanced ? "cursor advanced" : "page committed");
         if (ctx.written)
             sync_ui_poke(a->g);
         log_debug("poll", "%s %s: %zu records (%lld written, %lld orphans), more=%d", a->conf->name,
