@@ -6,6 +6,9 @@
 # not a demo's is never emptied; a missing simulator is named.
 . "$PORTER_TOP/tests/tap.sh"
 P=${PORTER_BIN:?}
+# the simulator and fixtures of this tree, whichever build (plain, ASan) porter comes from
+S=${PMSIM_BIN:-$(dirname "$P")/pmsim}
+DATA=$PORTER_TOP/data/demo
 t=$(mktemp -d "${TMPDIR:-/tmp}/porter-demo.XXXXXX")
 sock="$t/tmux.sock"
 dd="$t/demo"
@@ -24,7 +27,7 @@ wait_for() { # wait_for PATTERN [TENTHS] : up to 10 s (or TENTHS/10 s) for the s
 keys() { tmux -S "$sock" send-keys -t demo "$@"; }
 start() {
     tmux -S "$sock" -f /dev/null new-session -d -s demo -x 100 -y 30 \
-        "env TERM=xterm-256color NO_COLOR=1 USER=newcomer '$P' --demo='$dd' 2>'$t/stderr'; echo EXITED \$?; sleep 60"
+        "env TERM=xterm-256color NO_COLOR=1 USER=newcomer PORTER_PMSIM='$S' PORTER_DEMO_DATA='$DATA' '$P' --demo='$dd' 2>'$t/stderr'; echo EXITED \$?; sleep 60"
 }
 sim_port() { sed -n "s/^pmsim: $1 listening on 127.0.0.1:\([0-9]*\).*/\1/p" "$dd/pmsim.log"; }
 
@@ -102,12 +105,12 @@ wait_for "EXITED 0" >/dev/null
 tmux -S "$sock" kill-server 2>/dev/null
 
 mkdir "$t/mine" && echo precious >"$t/mine/file"
-"$P" --demo="$t/mine" status >"$t/out" 2>&1
+PORTER_PMSIM="$S" PORTER_DEMO_DATA="$DATA" "$P" --demo="$t/mine" status >"$t/out" 2>&1
 is "a directory that is not a demo's is refused" "$?" "1"
 ok "saying why" grep -q "is not a porter demo directory" "$t/out"
 ok "and it is left as it was" grep -q precious "$t/mine/file"
 
-PORTER_PMSIM=/nonexistent/pmsim "$P" --demo="$t/other" status >"$t/out" 2>&1
+PORTER_PMSIM=/nonexistent/pmsim PORTER_DEMO_DATA="$DATA" "$P" --demo="$t/other" status >"$t/out" 2>&1
 is "without the simulator --demo fails" "$?" "1"
 ok "and names what is missing" grep -q "PORTER_PMSIM is /nonexistent/pmsim, which is not an executable" "$t/out"
 "$P" --demo="$t/other" --db "$t/x.db" status >"$t/out" 2>&1
