@@ -150,6 +150,11 @@ extern const char porter_schema_sql[];
     X(WO_OP_IN_DOUBT, "SELECT 1 FROM outbox WHERE entity = 'work_order' AND entity_id = ?1" \
       " AND op = 'wo_status' AND state IN ('pending', 'inflight') AND attempts > 0" \
       " AND json_extract(payload, '$.status') = ?2 LIMIT 1") \
+    X(WO_OWN_LOCAL, "SELECT EXISTS (SELECT 1 FROM outbox WHERE entity = 'work_order'" \
+      " AND entity_id = ?1 AND op = 'wo_status' AND state = 'sent') AND coalesce((SELECT" \
+      " json_extract(payload, '$.status') = ?2 FROM outbox WHERE entity = 'work_order'" \
+      " AND entity_id = ?1 AND op = 'wo_status' AND state IN ('pending', 'inflight', 'sent')" \
+      " ORDER BY id DESC LIMIT 1), 0)") \
     X(OPS_SUPERSEDE, "UPDATE outbox SET state = 'failed', last_error = ?2 WHERE" \
       " entity = 'work_order' AND entity_id = ?1 AND op = 'wo_status' AND state = 'pending'") \
     X(WO_EVENT_PMS, "INSERT INTO wo_event(work_order_id, at, kind, old_value, new_value, actor," \
@@ -1157,6 +1162,8 @@ static void field_rule(struct store *s, const char *entity, const char *field, c
 }
 
 /* Three-way merge of a work order's status (a shared field) when the PMS sends `remote`:
+ *   the version porter merged before, its own write acknowledged since -> keep local
+ *                                   (a stale read, see below);
  *   no local change pending      -> take remote;
  *   pending, remote == base      -> keep local (the PMS has not moved; our push goes out);
  *   pending, remote == local     -> both agree;
@@ -1164,9 +1171,11 @@ static void field_rule(struct store *s, const char *entity, const char *field, c
  *                                   picks the winner and the loser is kept in the row.
  *                                   pms_wins also retires the pending op (failed, with
  *                                   the reason), so the PMS's value is not overwritten.
+ * same_version: the record carries the PMS update time porter already stored for it.
  * *resolved gets the status to store. */
 static int merge_status(struct store *s, int64_t account, int64_t wo, const char *local,
-                        int pending, const char *remote, const char **resolved, struct err *e)
+                        int pending, int same_version, const char *remote, const char **resolved,
+                        struct err *e)
 {
     char owner[8], rule[12];
     int rc;
@@ -1175,6 +1184,27 @@ static int merge_status(struct store *s, int64_t account, int64_t wo, const char
     if (strcmp(owner, "local") == 0) {
         *resolved = local;
         return 0;
+    }
+    if (strcmp(owner, "pms") != 0 && same_version && strcmp(remote, local) != 0) {
+        /* A stale read: the PMS's record is the very version porter merged before, and the
+         * local status is porter's own queue (its latest op targets it) with at least one
+         * of its writes acknowledged since: the poller fetched its page before the pusher's
+         * write landed and stores it after. The record carries no change made at the PMS;
+         * taking it would undo porter's write locally, or, with a change still queued, look
+         * like a conflict and retire it. Nothing moves; the next pull brings the PMS's
+         * newer version. */
+        sqlite3_stmt *q = stmt(s, STMT_WO_OWN_LOCAL, e);
+        int64_t stale = 0;
+        if (!q)
+            return -1;
+        sqlite3_bind_int64(q, 1, wo);
+        bind_text(q, 2, local);
+        if (one_int(s, q, &stale, e, "stale read") < 0)
+            return -1;
+        if (stale) {
+            *resolved = local;
+            return 0;
+        }
     }
     if (strcmp(owner, "pms") == 0 || !pending || strcmp(remote, local) == 0)
         return set_base(s, wo, "status", remote, e);
@@ -1267,8 +1297,9 @@ static int work_order_upsert_tx(struct store *s, int64_t account, const struct r
     int merge = wo && r->remote_updated_at >= stored_updated && !r->status_unknown;
     if (r->status_unknown)
         resolved = wo ? local : wo_status_name(WO_NEW);
-    if (merge && merge_status(s, account, wo, local, pending, wo_status_name(r->status), &resolved,
-                              e) != 0) {
+    int same_version = stored_updated > 0 && r->remote_updated_at == stored_updated;
+    if (merge && merge_status(s, account, wo, local, pending, same_version,
+                              wo_status_name(r->status), &resolved, e) != 0) {
         free(local);
         return -1;
     }
