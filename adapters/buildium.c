@@ -47,18 +47,22 @@
  *        changed tasks 20 per page and read each task's history (every page).
  *
  * Writes (Buildium PUT replaces the whole record: always GET, merge, PUT the whole record):
- *   reply   -> GET /tasks/{id} (TaskType) and GET /tasks/<type>/{id}, PUT it back with
- *              Title, TaskStatus, Priority, CategoryId, SubCategoryId, AssignedToUserId,
- *              DueDate (and PropertyId, UnitId, ContactDetail for to-dos / contact
- *              requests) plus Message. The remote id is the new history entry's id (looked
- *              up as find does).
+ *   reply   -> GET /tasks/{id} (TaskType and the common fields; a contact request also
+ *              GET /tasks/contactrequests/{id} for its ContactDetail), PUT it back to
+ *              /tasks/<type>/{id} with Title, TaskStatus, Priority, CategoryId,
+ *              SubCategoryId, AssignedToUserId, DueDate (and PropertyId, UnitId,
+ *              ContactDetail for to-dos / contact requests) plus Message. The remote id is
+ *              the new history entry's id (looked up as find does): 3 requests a reply.
  *   note    -> ADAPTER_LOCAL_ONLY (task history has no private entries; entity notes exist
  *              for leases/tenants but are not wired here).
  *   wo_status -> GET /workorders/{id}; linked task: GET, merge TaskStatus, PUT the whole
  *              task (the spec-confirmed path; Buildium copies it to the work order); no
  *              task: GET, merge Status, PUT the whole work order.
  *   wo_vendor -> work order PUT (GET, merge VendorId, PUT whole).
- *   wo_create, wo_priority, wo_schedule, wo_note: not implemented (FINAL / LOCAL_ONLY).
+ *   wo_create -> POST /workorders {TaskId: the thread's task, VendorId (required by
+ *              Buildium: a create without a vendor is FINAL, "dispatch one"), EntryAllowed
+ *              Unknown, Title, WorkDetails}; find: a work order of that task with that title.
+ *   wo_priority, wo_schedule, wo_note: not implemented (FINAL / LOCAL_ONLY).
  * Canonical -> TaskStatus: new, assigned, scheduled -> New; in_progress -> InProgress;
  *   on_hold -> Deferred; completed -> Completed; closed, cancelled -> Closed.
  *
@@ -954,28 +958,33 @@ static void copy_field(cJSON *dst, const char *k, const cJSON *v)
         cJSON_AddItemToObject(dst, k, cJSON_Duplicate(v, 1));
 }
 
-/* GET task `tid` in its type's route and PUT it back whole with `status` (NULL: keep) and
- * `message` (NULL: none). */
+/* GET task `tid` and PUT it back whole, in its type's route, with `status` (NULL: keep) and
+ * `message` (NULL: none). The PUT needs the task's type (for the route) and the fields it
+ * sends back. GET /tasks/{id} (AllTasksMessage) gives the type and every one of those fields
+ * except a contact request's ContactDetail, so only a contact request is read a second time,
+ * in its type's route: a reply costs 3 requests (GET, PUT, the history lookup), 4 on a
+ * contact request. */
 static int task_put_merged(struct adapter *a, int64_t tid, const char *status, const char *message,
                            struct err *e)
 {
     char path[96];
     snprintf(path, sizeof(path), "/tasks/%lld", (long long)tid);
-    cJSON *any;
-    if (bd_get(a, path, 0, &any, NULL, e) != 0)
-        return -1;
-    const char *seg = kind_seg(jstr(any, "TaskType"));
-    if (!seg) {
-        err_set(e, ADAPTER_EDRIFT, FINAL, "Buildium task %lld has an unknown TaskType \"%s\"",
-                (long long)tid, jstr(any, "TaskType") ? jstr(any, "TaskType") : "");
-        cJSON_Delete(any);
-        return -1;
-    }
-    cJSON_Delete(any);
-    snprintf(path, sizeof(path), "/tasks/%s/%lld", seg, (long long)tid);
     cJSON *t;
     if (bd_get(a, path, 0, &t, NULL, e) != 0)
         return -1;
+    const char *seg = kind_seg(jstr(t, "TaskType"));
+    if (!seg) {
+        err_set(e, ADAPTER_EDRIFT, FINAL, "Buildium task %lld has an unknown TaskType \"%s\"",
+                (long long)tid, jstr(t, "TaskType") ? jstr(t, "TaskType") : "");
+        cJSON_Delete(t);
+        return -1;
+    }
+    snprintf(path, sizeof(path), "/tasks/%s/%lld", seg, (long long)tid);
+    if (strcmp(seg, "contactrequests") == 0) {
+        cJSON_Delete(t);
+        if (bd_get(a, path, 0, &t, NULL, e) != 0)
+            return -1;
+    }
     cJSON *b = cJSON_CreateObject();
     copy_field(b, "Title", jget(t, "Title"));
     if (status)
@@ -1058,6 +1067,72 @@ static int wo_put_merged(struct adapter *a, int64_t wid, const char *status, int
     free(json);
     cJSON_Delete(root);
     return rc;
+}
+
+/* wo_create -> POST /workorders on the request (task) it was made from. Buildium creates a
+ * work order only with its vendor (VendorId and EntryAllowed are required), so porter
+ * sends the vendor chosen before the create went out (the store merges a dispatch into a
+ * create no request has carried). */
+static int push_wo_create(struct adapter *a, const cJSON *p, struct push_result *res,
+                          struct err *e)
+{
+    int64_t task = parse_remote_id(jstr(p, "thread"));
+    int64_t vendor = parse_remote_id(jstr(p, "vendor"));
+    if (!task)
+        return err_set(e, 400, FINAL,
+                       "Buildium: a work order belongs to a request: make it from a message");
+    if (!vendor)
+        return err_set(e, 400, FINAL,
+                       "Buildium creates a work order only with its vendor: dispatch one (d)"
+                       " before it is sent");
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddNumberToObject(b, "TaskId", (double)task);
+    cJSON_AddNumberToObject(b, "VendorId", (double)vendor);
+    cJSON_AddStringToObject(b, "EntryAllowed", "Unknown");
+    const char *title = jstr(p, "title"), *desc = jstr(p, "description");
+    cJSON_AddStringToObject(b, "Title", title ? title : "");
+    if (desc && *desc)
+        cJSON_AddStringToObject(b, "WorkDetails", desc);
+    char *json = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    cJSON *root = NULL;
+    int rc = bd_call(a, "POST", "/workorders", json, &root, NULL, e);
+    free(json);
+    if (rc == 0) {
+        int64_t id = jid(root, "Id");
+        if (id)
+            snprintf(res->remote_id, sizeof(res->remote_id), "%lld", (long long)id);
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* The work order a lost wo_create answer made: one on the same task with the same title.
+ * 1 found (res filled), 0 not, -1. */
+static int find_wo_create(struct adapter *a, const cJSON *p, struct push_result *res,
+                          struct err *e)
+{
+    int64_t task = parse_remote_id(jstr(p, "thread"));
+    const char *title = jstr(p, "title");
+    if (!task || !title)
+        return 0;
+    char path[96];
+    snprintf(path, sizeof(path), "/workorders?taskids=%lld&limit=1000", (long long)task);
+    cJSON *list;
+    if (bd_get(a, path, 1, &list, NULL, e) != 0)
+        return -1;
+    const cJSON *w;
+    int found = 0;
+    cJSON_ArrayForEach(w, list)
+    {
+        const char *t = jstr(w, "Title");
+        if (!found && t && strcmp(t, title) == 0 && jid(w, "Id")) {
+            snprintf(res->remote_id, sizeof(res->remote_id), "%lld", (long long)jid(w, "Id"));
+            found = 1;
+        }
+    }
+    cJSON_Delete(list);
+    return found;
 }
 
 static int64_t op_wo(const struct outbox_op *op, const cJSON *p)
@@ -1175,6 +1250,8 @@ static int bd_push(struct adapter *a, const struct outbox_op *op, struct push_re
         rc = push_reply(a, op, p, res, e);
     else if (is_op(op, "wo_status") || is_op(op, "wo_vendor"))
         rc = push_wo(a, op, p, res, e);
+    else if (is_op(op, "wo_create"))
+        rc = push_wo_create(a, p, res, e);
     else
         rc = err_set(e, 400, FINAL, "Buildium: operation \"%s\" is not supported yet",
                      op->op ? op->op : "");
@@ -1207,14 +1284,16 @@ static int bd_find(struct adapter *a, const struct outbox_op *op, struct push_re
                    struct err *e)
 {
     memset(res, 0, sizeof(*res));
-    if (!is_op(op, "reply") && !is_op(op, "wo_status"))
+    if (!is_op(op, "reply") && !is_op(op, "wo_status") && !is_op(op, "wo_create"))
         return 0; /* notes stay local; wo_vendor's whole-record PUT is idempotent */
     cJSON *p = cJSON_Parse(op->payload ? op->payload : "");
     if (!cJSON_IsObject(p)) {
         cJSON_Delete(p);
         return payload_err(e, op->op, "is not a JSON object");
     }
-    int rc = is_op(op, "reply") ? find_reply(a, op, p, res, e) : find_status(a, op, p, res, e);
+    int rc = is_op(op, "reply")       ? find_reply(a, op, p, res, e)
+             : is_op(op, "wo_create") ? find_wo_create(a, p, res, e)
+                                      : find_status(a, op, p, res, e);
     cJSON_Delete(p);
     return rc;
 }

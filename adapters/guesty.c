@@ -89,7 +89,7 @@
 #define GY_MINT_CAP       5
 #define GY_HOOK_SKEW_MS   (5 * 60 * 1000LL)
 #define GY_MAX_MS         253402300800000.0 /* 10000-01-01: the last time gy_fmt can print */
-#define GY_HOOK_TS_MAX    100000000000LL /* seconds: year 5138 */
+#define GY_HOOK_TS_MAX    100000000000LL    /* seconds: year 5138 */
 
 #define GY_TASK_COLUMNS                                                                            \
     "id status title taskTitle description priority type listing listingId reservation "           \
@@ -1304,6 +1304,8 @@ static int push_task(struct adapter *a, const struct outbox_op *op, const cJSON 
         cJSON_AddStringToObject(b, "listingId", listing);
         if (is_oid(stay))
             cJSON_AddStringToObject(b, "reservationId", stay);
+        if (is_oid(jstr(p, "vendor"))) /* dispatched before it went */
+            cJSON_AddStringToObject(b, "assigneeId", jstr(p, "vendor"));
     } else if (is_op(op, "wo_status")) {
         const char *st = task_status_out(jstr(p, "status"));
         if (!st) {

@@ -1376,6 +1376,9 @@ static int push_task(struct adapter *a, const struct outbox_op *op, const cJSON 
             cJSON_AddNumberToObject(b, "reservationId", (double)stay);
         if (jstr(p, "priority"))
             cJSON_AddNumberToObject(b, "priority", priority_out(jstr(p, "priority")));
+        int64_t vendor = parse_remote_id(jstr(p, "vendor")); /* dispatched before it went */
+        if (vendor)
+            cJSON_AddNumberToObject(b, "assigneeUserId", (double)vendor);
     } else if (strcmp(op->op, "wo_status") == 0) {
         const char *st = task_status_out(jstr(p, "status"));
         if (!st) {

@@ -403,3 +403,136 @@ UPDATE thread SET last_inbound_at = last_message_at
 WHERE needs_reply = 1 AND last_inbound_at IS NULL;
 -- The door code the PMS gives for a stay; NULL when it has none.
 ALTER TABLE stay ADD COLUMN door_code TEXT;
+
+-- migration 4: automations (docs/automations.md)
+-- What happened, for the rules to act on. Written by the triggers below, in the same
+-- transaction as the change, whichever process or thread made it; read by the one rules
+-- worker of the sync leader. Nothing is journaled for an account before its first complete
+-- pull (account.last_pull_at): the initial import is history, not news.
+CREATE TABLE rule_event (
+    id            INTEGER PRIMARY KEY,
+    at            INTEGER NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('message', 'reservation_created',
+                                                'reservation_modified', 'reservation_cancelled',
+                                                'checkin', 'checkout', 'wo_created', 'wo_status',
+                                                'wo_scheduled', 'sla', 'alert')),
+    account_id    INTEGER,
+    thread_id     INTEGER,
+    message_id    INTEGER,
+    stay_id       INTEGER,
+    work_order_id INTEGER,
+    alert_id      INTEGER,
+    old_value     TEXT,
+    new_value     TEXT,
+    actor         TEXT NOT NULL DEFAULT '',
+    origin        TEXT NOT NULL DEFAULT 'pms',
+    key           TEXT UNIQUE,                   -- time-based events: one per record and day
+    depth         INTEGER NOT NULL DEFAULT 0,    -- made by a rule's action: its event's + 1
+    cause_fire    INTEGER,                       -- the rule_fire whose action made it
+    state         TEXT NOT NULL DEFAULT 'new' CHECK (state IN ('new', 'done'))
+);
+CREATE INDEX rule_event_new ON rule_event(id) WHERE state = 'new';
+
+-- One row per (rule, event): the UNIQUE is what makes a rule fire at most once per event,
+-- restarts and replays included.
+CREATE TABLE rule_fire (
+    id        INTEGER PRIMARY KEY,
+    rule      TEXT NOT NULL,
+    event_id  INTEGER NOT NULL,
+    at        INTEGER NOT NULL,
+    outcome   TEXT NOT NULL CHECK (outcome IN ('done', 'partial', 'failed', 'skipped')),
+    summary   TEXT NOT NULL DEFAULT '',
+    error     TEXT,
+    undone_at INTEGER,
+    undone_by TEXT,
+    UNIQUE (rule, event_id)
+);
+CREATE INDEX rule_fire_at ON rule_fire(at);
+
+-- What each firing did, in order, with what undo needs (the value before).
+CREATE TABLE rule_action (
+    id        INTEGER PRIMARY KEY,
+    fire_id   INTEGER NOT NULL REFERENCES rule_fire(id) ON DELETE CASCADE,
+    action    TEXT NOT NULL,
+    entity    TEXT,                            -- thread, message, work_order
+    entity_id INTEGER,
+    old_value TEXT,
+    new_value TEXT,
+    state     TEXT NOT NULL CHECK (state IN ('done', 'skipped', 'failed', 'queued', 'running',
+                                             'undone')),
+    detail    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX rule_action_fire ON rule_action(fire_id);
+CREATE INDEX rule_action_queued ON rule_action(state) WHERE state IN ('queued', 'running');
+
+CREATE TRIGGER rule_ev_message AFTER INSERT ON message
+WHEN NEW.direction = 'in'
+  AND (SELECT last_pull_at FROM account WHERE id = NEW.account_id) IS NOT NULL
+BEGIN
+    INSERT INTO rule_event(at, kind, account_id, thread_id, message_id)
+    VALUES (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 'message',
+            NEW.account_id, NEW.thread_id, NEW.id);
+END;
+
+CREATE TRIGGER rule_ev_stay_new AFTER INSERT ON stay
+WHEN (SELECT last_pull_at FROM account WHERE id = NEW.account_id) IS NOT NULL
+BEGIN
+    INSERT INTO rule_event(at, kind, account_id, stay_id, new_value)
+    VALUES (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER),
+            CASE WHEN NEW.status = 'cancelled' THEN 'reservation_cancelled'
+                 ELSE 'reservation_created' END,
+            NEW.account_id, NEW.id, NEW.status);
+END;
+
+CREATE TRIGGER rule_ev_stay_change AFTER UPDATE OF status, arrival, departure, guests ON stay
+WHEN (OLD.status IS NOT NEW.status OR OLD.arrival IS NOT NEW.arrival
+      OR OLD.departure IS NOT NEW.departure OR OLD.guests IS NOT NEW.guests)
+  AND (SELECT last_pull_at FROM account WHERE id = NEW.account_id) IS NOT NULL
+BEGIN
+    INSERT INTO rule_event(at, kind, account_id, stay_id, old_value, new_value)
+    VALUES (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER),
+            CASE WHEN NEW.status = 'cancelled' AND OLD.status IS NOT 'cancelled'
+                 THEN 'reservation_cancelled' ELSE 'reservation_modified' END,
+            NEW.account_id, NEW.id, OLD.status, NEW.status);
+END;
+
+-- A work order the PMS made (porter's own are journaled by their 'created' history line,
+-- which names who made them).
+CREATE TRIGGER rule_ev_wo_new AFTER INSERT ON work_order
+WHEN NEW.remote_id IS NOT NULL
+  AND (SELECT last_pull_at FROM account WHERE id = NEW.account_id) IS NOT NULL
+BEGIN
+    INSERT INTO rule_event(at, kind, account_id, thread_id, work_order_id, new_value, actor)
+    VALUES (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 'wo_created',
+            NEW.account_id, NEW.thread_id, NEW.id, NEW.status, 'pms');
+END;
+
+CREATE TRIGGER rule_ev_wo_event AFTER INSERT ON wo_event
+WHEN NEW.kind IN ('created', 'status', 'schedule')
+  AND (SELECT a.last_pull_at FROM work_order w JOIN account a ON a.id = w.account_id
+       WHERE w.id = NEW.work_order_id) IS NOT NULL
+BEGIN
+    INSERT INTO rule_event(at, kind, account_id, thread_id, work_order_id, old_value, new_value,
+                           actor, origin)
+    SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER),
+           CASE NEW.kind WHEN 'created' THEN 'wo_created' WHEN 'status' THEN 'wo_status'
+                ELSE 'wo_scheduled' END,
+           w.account_id, w.thread_id, w.id, NEW.old_value, NEW.new_value, NEW.actor, NEW.origin
+    FROM work_order w WHERE w.id = NEW.work_order_id;
+END;
+
+CREATE TRIGGER rule_ev_alert_new AFTER INSERT ON alert
+BEGIN
+    INSERT INTO rule_event(at, kind, account_id, alert_id, old_value, new_value, actor)
+    VALUES (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 'alert',
+            NEW.account_id, NEW.id, NEW.subject, NEW.kind, 'porter');
+END;
+
+-- An alert raised again after someone acknowledged it is news again.
+CREATE TRIGGER rule_ev_alert_again AFTER UPDATE OF acked_at ON alert
+WHEN OLD.acked_at IS NOT NULL AND NEW.acked_at IS NULL
+BEGIN
+    INSERT INTO rule_event(at, kind, account_id, alert_id, old_value, new_value, actor)
+    VALUES (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 'alert',
+            NEW.account_id, NEW.id, NEW.subject, NEW.kind, 'porter');
+END;

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "engine.h"
 #include "log.h"
 #include "notify.h"
+#include "rules.h"
 #include "text.h"
 
 static int has_flag(int argc, char **argv, const char *flag)
@@ -462,6 +464,148 @@ int cli_wo(struct config *c, struct store *s, int argc, char **argv)
     }
     fprintf(stderr, "usage: porter wo list [--json] | porter wo set WO status=STATUS\n");
     return 2;
+}
+
+/* ---- rules ---- */
+
+static void time_fmt(int64_t ms, char *out, size_t n)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%d %H:%M", &tm);
+}
+
+static int rules_list(struct rules *r, struct store *s, int json)
+{
+    struct err e;
+    struct rule_stat_list st = {0};
+    if (s && store_rule_stats(s, &st, &e) != 0) {
+        fprintf(stderr, "porter: %s\n", e.msg);
+        return 1;
+    }
+    cJSON *arr = json ? cJSON_CreateArray() : NULL;
+    for (size_t i = 0; i < rules_count(r); i++) {
+        char where[300], desc[600], last[32] = "never";
+        const struct rule_stat_row *row = NULL;
+        for (size_t k = 0; k < st.n; k++)
+            if (strcmp(st.rows[k].rule, rules_name(r, i)) == 0)
+                row = &st.rows[k];
+        if (row && row->last_at)
+            time_fmt(row->last_at, last, sizeof(last));
+        rules_where(r, i, where, sizeof(where));
+        rules_describe(r, i, desc, sizeof(desc));
+        if (json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "name", rules_name(r, i));
+            cJSON_AddBoolToObject(o, "enabled", rules_enabled(r, i));
+            cJSON_AddStringToObject(o, "where", where);
+            cJSON_AddStringToObject(o, "rule", desc);
+            cJSON_AddNumberToObject(o, "fired", row ? (double)row->fired : 0);
+            cJSON_AddNumberToObject(o, "errors", row ? (double)row->errors : 0);
+            cJSON_AddNumberToObject(o, "last_fired", row ? (double)row->last_at : 0);
+            cJSON_AddItemToArray(arr, o);
+            continue;
+        }
+        printf("%-24s %-3s fired %-5lld errors %-4lld last %s  (%s)\n    ", rules_name(r, i),
+               rules_enabled(r, i) ? "on" : "off", row ? (long long)row->fired : 0LL,
+               row ? (long long)row->errors : 0LL, last, where);
+        put_clean(stdout, desc, 500);
+        putchar('\n');
+    }
+    if (json)
+        print_json(arr);
+    rule_stat_list_free(&st);
+    return 0;
+}
+
+static int rules_log(struct store *s, int json)
+{
+    struct err e;
+    struct rule_fire_list fl;
+    if (store_rule_fires(s, 0, 50, &fl, &e) != 0) {
+        fprintf(stderr, "porter: %s\n", e.msg);
+        return 1;
+    }
+    cJSON *arr = json ? cJSON_CreateArray() : NULL;
+    for (size_t i = 0; i < fl.n; i++) {
+        const struct rule_fire_row *f = &fl.rows[i];
+        char when[32];
+        time_fmt(f->at, when, sizeof(when));
+        if (json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "id", (double)f->id);
+            cJSON_AddStringToObject(o, "rule", f->rule);
+            cJSON_AddStringToObject(o, "event", f->event_kind);
+            cJSON_AddNumberToObject(o, "at", (double)f->at);
+            cJSON_AddStringToObject(o, "outcome", f->outcome);
+            cJSON_AddStringToObject(o, "summary", f->summary);
+            if (f->error[0])
+                cJSON_AddStringToObject(o, "error", f->error);
+            cJSON_AddBoolToObject(o, "undone", f->undone_at != 0);
+            cJSON_AddItemToArray(arr, o);
+            continue;
+        }
+        printf("%6lld %s %-20s %-8s %s", (long long)f->id, when, f->rule, f->outcome,
+               f->undone_at ? "[undone] " : "");
+        put_clean(stdout, f->summary, 300);
+        putchar('\n');
+    }
+    if (json)
+        print_json(arr);
+    rule_fire_list_free(&fl);
+    return 0;
+}
+
+int cli_rules(struct config *c, struct store *s, int argc, char **argv)
+{
+    struct err e;
+    const char *sub = argc >= 1 ? argv[0] : "list";
+    struct rules *r = rules_load(c);
+    int rc = 2;
+    if (strcmp(sub, "check") == 0) {
+        for (size_t i = 0; i < rules_nerrors(r); i++) {
+            fputs("porter: ", stderr);
+            put_clean(stderr, rules_error(r, i), 500);
+            fputc('\n', stderr);
+        }
+        size_t on = 0;
+        for (size_t i = 0; i < rules_count(r); i++)
+            on += (size_t)rules_enabled(r, i);
+        printf("%zu rule(s) loaded (%zu on), %zu error(s)\n", rules_count(r), on, rules_nerrors(r));
+        rc = rules_nerrors(r) ? 1 : 0;
+    } else if (strcmp(sub, "list") == 0) {
+        rc = rules_list(r, s, has_flag(argc, argv, "--json"));
+    } else if (strcmp(sub, "log") == 0) {
+        rc = rules_log(s, has_flag(argc, argv, "--json"));
+    } else if (strcmp(sub, "test") == 0 && argc == 2) {
+        char *json = file_slurp(argv[1], 1024 * 1024);
+        if (!json)
+            err_set(&e, errno, FINAL, "cannot read %s: %s", argv[1], strerror(errno));
+        rc = json && rules_test(r, s, json, stdout, &e) == 0 ? 0 : 1;
+        if (rc)
+            fprintf(stderr, "porter: %s\n", e.msg);
+        free(json);
+    } else if (strcmp(sub, "undo") == 0 && argc == 2) {
+        int64_t fire;
+        char msg[600];
+        const char *user = getenv("USER");
+        if (parse_id(argv[1], &fire) != 0) {
+            fprintf(stderr, "porter: not a firing id: %s\n", argv[1]);
+        } else if (rules_undo(s, fire, user ? user : "porter", msg, sizeof(msg), &e) != 0) {
+            fprintf(stderr, "porter: %s\n", e.msg);
+            rc = 1;
+        } else {
+            put_clean(stdout, msg, 600);
+            putchar('\n');
+            rc = 0;
+        }
+    }
+    if (rc == 2)
+        fprintf(stderr, "usage: porter rules [list [--json] | check | log [--json] | "
+                        "test EVENT.json | undo FIRING]\n");
+    rules_free(&r);
+    return rc;
 }
 
 /* ---- doctor ---- */

@@ -13,6 +13,8 @@ int cli_messages(struct config *c, struct store *s, int argc, char **argv);
 int cli_send(struct config *c, struct store *s, int argc, char **argv);
 int cli_note(struct config *c, struct store *s, int argc, char **argv);
 int cli_wo(struct config *c, struct store *s, int argc, char **argv);
+/* porter rules: list, check (exit 1 on any bad rule), log, test EVENT.json, undo FIRING. */
+int cli_rules(struct config *c, struct store *s, int argc, char **argv);
 /* Check configuration, database, listener and every account; exit 1 on any failure. */
 int cli_doctor(struct config *c, struct store *s, int argc, char **argv);
 

@@ -49,6 +49,8 @@ static const struct command commands[] = {
     {"send", "THREAD TEXT", "queue a reply to the guest or tenant", 1, cli_send},
     {"note", "THREAD TEXT", "queue an internal note", 1, cli_note},
     {"wo", "list|set", "work orders: list [--json]; set WO status=STATUS", 1, cli_wo},
+    {"rules", "list|check|...", "automations: list, check, log, test EVENT.json, undo FIRING", 1,
+     cli_rules},
     {"doctor", "", "check config, database, webhook listener and every account", 0, cli_doctor},
 };
 

@@ -1,7 +1,9 @@
 /* model.c - names of the canonical enumerations, generated from the X-macro lists. */
 #include "model.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -135,4 +137,62 @@ int wo_window_parse(const char *text, int64_t now_ms, int64_t *start_ms, int64_t
         return -1;
     }
     return 0;
+}
+
+int64_t snooze_parse(const char *s, int64_t now)
+{
+    if (!*s || strcmp(s, "-") == 0)
+        return 0;
+    if (strcmp(s, "reply") == 0)
+        return INT64_MAX; /* STORE_SNOOZE_UNTIL_REPLY */
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (v > 0 && end != s) {
+        if (strcmp(end, "m") == 0)
+            return now + v * 60000LL;
+        if (strcmp(end, "h") == 0)
+            return now + v * 3600000LL;
+        if (strcmp(end, "d") == 0)
+            return now + v * 86400000LL;
+    }
+    time_t t = (time_t)(now / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    if (strcmp(s, "tomorrow") == 0) {
+        tm.tm_mday++;
+        tm.tm_hour = 9;
+        tm.tm_min = tm.tm_sec = 0;
+        return (int64_t)mktime(&tm) * 1000;
+    }
+    struct tm when = {0};
+    when.tm_isdst = -1;
+    const char *rest = strptime(s, "%Y-%m-%d", &when);
+    if (rest && (*rest == '\0' || (strptime(rest, " %H:%M", &when) && 1))) {
+        if (*rest == '\0')
+            when.tm_hour = 9;
+        return (int64_t)mktime(&when) * 1000;
+    }
+    return -1;
+}
+
+int64_t duration_parse(const char *s)
+{
+    char *end;
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    long long v = strtoll(s, &end, 10);
+    if (v <= 0 || v > 100000 || end[0] == '\0' || end[1] != '\0')
+        return -1;
+    switch (*end) {
+    case 's':
+        return v * 1000LL;
+    case 'm':
+        return v * 60000LL;
+    case 'h':
+        return v * 3600000LL;
+    case 'd':
+        return v * 86400000LL;
+    default:
+        return -1;
+    }
 }

@@ -205,4 +205,13 @@ struct rec_work_order {
     int64_t remote_updated_at;
 };
 
+/* A snooze typed by a person or a rule, at `now` (ms): "30m", "2h", "1d", "tomorrow" (09:00),
+ * "YYYY-MM-DD" (09:00) or "YYYY-MM-DD HH:MM" (local time), "reply" (until the guest writes:
+ * returns INT64_MAX), "" or "-" (wake: 0). -1 when it is none of these. */
+int64_t snooze_parse(const char *s, int64_t now);
+
+/* A duration: a positive whole number and a unit, s m h or d ("90s", "30m", "2h", "1d").
+ * Milliseconds, or -1. */
+int64_t duration_parse(const char *s);
+
 #endif

@@ -1077,6 +1077,7 @@ int store_vendor_upsert(struct store *s, int64_t account, const struct rec_vendo
 static int work_order_upsert_tx(struct store *s, int64_t account, const struct rec_work_order *r,
                                 int64_t prop, int64_t unit, int64_t stay, int64_t thread,
                                 int64_t vendor, int64_t *id, struct err *e);
+static sqlite3_stmt *prep(struct store *s, const char *sql, struct err *e);
 
 int store_work_order_upsert(struct store *s, int64_t account, const struct rec_work_order *r,
                             int64_t *id, struct err *e)
@@ -1276,7 +1277,30 @@ static int work_order_upsert_tx(struct store *s, int64_t account, const struct r
                                 int64_t vendor, int64_t *id, struct err *e)
 {
     const char *resolved = wo_status_name(r->status);
-    sqlite3_stmt *st = stmt(s, STMT_WO_LOCAL_STATUS, e);
+    /* The PMS's copy of a work order porter created, pulled before porter recorded the
+     * create's answer (a crash, a lost answer): it is porter's own row, matched by account,
+     * title and thread among the creates already attempted, not a second work order. */
+    sqlite3_stmt *st =
+        prep(s,
+             "UPDATE work_order SET remote_id = ?2 WHERE id = (SELECT w.id FROM work_order w"
+             "   JOIN outbox o ON o.entity = 'work_order' AND o.entity_id = w.id"
+             "   AND o.op = 'wo_create' AND o.attempts > 0 AND o.state IN ('pending', 'inflight')"
+             "   WHERE w.account_id = ?1 AND w.remote_id IS NULL AND w.title = ?3"
+             "   AND (?4 = 0 OR w.thread_id = ?4) ORDER BY w.id LIMIT 1)"
+             " AND NOT EXISTS (SELECT 1 FROM work_order x WHERE x.account_id = ?1"
+             "   AND x.remote_id = ?2)",
+             e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, account);
+    bind_text(st, 2, r->remote_id);
+    bind_text(st, 3, r->title ? r->title : "");
+    sqlite3_bind_int64(st, 4, thread);
+    int adopt = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (adopt != SQLITE_DONE)
+        return db_err(s, e, adopt, "work order echo");
+    st = stmt(s, STMT_WO_LOCAL_STATUS, e);
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, account);
@@ -2268,6 +2292,12 @@ static int new_idem_key(char out[48], struct err *e)
     return 0;
 }
 
+/* "rule:NAME": the actor of what an automation does. */
+static int actor_is_rule(const char *actor)
+{
+    return actor && strncmp(actor, "rule:", 5) == 0;
+}
+
 static int wo_event(struct store *s, int64_t wo, const char *kind, const char *old_value,
                     const char *new_value, const char *actor, const char *origin, struct err *e)
 {
@@ -2280,7 +2310,8 @@ static int wo_event(struct store *s, int64_t wo, const char *kind, const char *o
     bind_text(st, 4, old_value);
     bind_text(st, 5, new_value);
     bind_text(st, 6, actor);
-    bind_text(st, 7, origin);
+    /* what a rule did is the rule's, whichever path it took (docs/automations.md) */
+    bind_text(st, 7, strcmp(origin, "porter") == 0 && actor_is_rule(actor) ? "rule" : origin);
     return run(s, st, e, "work-order history");
 }
 
@@ -2331,8 +2362,9 @@ static int queue_reply_tx(struct store *s, int64_t thread, enum direction dir, e
     if (thread_ref(s, thread, &t, e) != 0)
         return -1;
     int64_t id = 0;
-    int rc = message_insert(s, t.account, thread, NULL, dir, ch, author, body, now_ms(),
-                            SEND_PENDING, key, "porter", 0, &id, e);
+    int rc =
+        message_insert(s, t.account, thread, NULL, dir, ch, author, body, now_ms(), SEND_PENDING,
+                       key, actor_is_rule(author) ? "rule" : "porter", 0, &id, e);
     if (rc == 0) {
         cJSON *p = cJSON_CreateObject();
         cJSON_AddStringToObject(p, "thread", t.remote_id);
@@ -2705,6 +2737,24 @@ static int outbox_done_tx(struct store *s, int64_t op, const char *remote_id, in
     if (rc == 0 && strcmp(entity, "message") == 0)
         rc = message_adopt(s, account, id, remote_id, local_only, e);
     else if (rc == 0 && strcmp(entity, "work_order") == 0) {
+        /* The PMS's copy of a work order porter created may have been pulled in before the
+         * answer was recorded (a crash, a lost answer) without being recognised as porter's
+         * own: the local row, with its history and links, is the one that stays. */
+        if (remote_id && *remote_id) {
+            sqlite3_stmt *dup = prep(s,
+                                     "DELETE FROM work_order WHERE account_id = ?1 AND"
+                                     " remote_id = ?2 AND id <> ?3",
+                                     e);
+            if (!dup)
+                return -1;
+            sqlite3_bind_int64(dup, 1, account);
+            bind_text(dup, 2, remote_id);
+            sqlite3_bind_int64(dup, 3, id);
+            int r2 = sqlite3_step(dup);
+            sqlite3_finalize(dup);
+            if (r2 != SQLITE_DONE)
+                return db_err(s, e, r2, "work order sent");
+        }
         rc = -1;
         if ((st = stmt(s, STMT_WO_SENT, e))) {
             sqlite3_bind_int64(st, 1, id);
@@ -3753,7 +3803,30 @@ static int queue_wo_vendor_tx(struct store *s, int64_t wo, int64_t vendor, const
                 wo, vendor, "work order", e);
     if (rc == 0)
         rc = wo_event(s, wo, "vendor", old, name, actor, "porter", e);
-    if (rc == 0) {
+    /* A work order whose creation no request has carried yet is created with its vendor:
+     * one write instead of two, and the only way on a PMS that wants the vendor at
+     * creation (Buildium). */
+    int merged = 0;
+    if (rc == 0 && !remote) {
+        sqlite3_stmt *q = prep(s,
+                               "UPDATE outbox SET payload = json_set(payload, '$.vendor', ?2)"
+                               " WHERE entity = 'work_order' AND entity_id = ?1"
+                               " AND op = 'wo_create' AND state = 'pending' AND attempts = 0",
+                               e);
+        if (!q) {
+            rc = -1;
+        } else {
+            sqlite3_bind_int64(q, 1, wo);
+            bind_text(q, 2, vremote);
+            int r2 = sqlite3_step(q);
+            sqlite3_finalize(q);
+            if (r2 != SQLITE_DONE)
+                rc = db_err(s, e, r2, "work order");
+            else
+                merged = sqlite3_changes(s->db) > 0;
+        }
+    }
+    if (rc == 0 && !merged) {
         cJSON *p = cJSON_CreateObject();
         if (remote)
             cJSON_AddStringToObject(p, "remote_id", remote);
@@ -4047,4 +4120,759 @@ int store_wo_assign(struct store *s, int64_t wo, const char *assignee, const cha
     free(remote);
     free(old);
     return tx_leave(s, rc == 0, rc, e);
+}
+
+/* ---- automations ---- */
+
+/* An event with its context. The thread is the event's, else its work order's, else the
+ * newest of its stay's; the stay, property and contact follow from what is there. */
+#define RULE_EVENT_SELECT                                                                          \
+    "SELECT e.id, e.at, coalesce(e.account_id, 0), coalesce(t.id, 0), coalesce(e.message_id, 0),"  \
+    " coalesce(st.id, 0), coalesce(w.id, 0), coalesce(e.alert_id, 0), coalesce(e.cause_fire, 0),"  \
+    " e.depth, e.kind, e.old_value, e.new_value, e.actor, e.origin, a.name, a.adapter,"            \
+    " t.kind, t.channel, t.subject, t.assignee, t.tags, coalesce(t.snoozed_until, 0),"             \
+    " m.body, coalesce(m.sent_at, 0), p.name, u.name, st.status, st.arrival, st.departure,"        \
+    " st.confirmation_code, st.door_code, c.name, w.title, w.status, w.priority, w.trade,"         \
+    " w.assignee, v.name, coalesce(w.vendor_id, 0), coalesce(w.schedule_start, 0),"                \
+    " coalesce(w.schedule_end, 0), al.kind, al.subject, al.message"                                \
+    " FROM rule_event e LEFT JOIN account a ON a.id = e.account_id"                                \
+    " LEFT JOIN work_order w ON w.id = e.work_order_id"                                            \
+    " LEFT JOIN thread t ON t.id = coalesce(e.thread_id, w.thread_id, (SELECT x.id FROM thread x"  \
+    "   WHERE e.stay_id IS NOT NULL AND x.stay_id = e.stay_id ORDER BY x.last_message_at DESC"     \
+    "   LIMIT 1))"                                                                                 \
+    " LEFT JOIN message m ON m.id = e.message_id"                                                  \
+    " LEFT JOIN stay st ON st.id = coalesce(e.stay_id, w.stay_id, t.stay_id)"                      \
+    " LEFT JOIN property p ON p.id = coalesce(w.property_id, t.property_id, st.property_id)"       \
+    " LEFT JOIN unit u ON u.id = coalesce(w.unit_id, t.unit_id, st.unit_id)"                       \
+    " LEFT JOIN contact c ON c.id = coalesce(t.contact_id, st.contact_id)"                         \
+    " LEFT JOIN vendor v ON v.id = w.vendor_id"                                                    \
+    " LEFT JOIN alert al ON al.id = e.alert_id"
+
+static void fill_rule_event(sqlite3_stmt *st, void *row)
+{
+    struct rule_event_row *r = row;
+    int64_t *ids[] = {&r->id,   &r->at, &r->account, &r->thread,    &r->message,
+                      &r->stay, &r->wo, &r->alert,   &r->cause_fire};
+    int i = 0;
+    for (size_t k = 0; k < ARRAY_LEN(ids); k++)
+        *ids[k] = sqlite3_column_int64(st, i++);
+    r->depth = sqlite3_column_int(st, i++);
+    char **texts1[] = {&r->kind,    &r->old_value,    &r->new_value, &r->actor,
+                       &r->origin,  &r->account_name, &r->adapter,   &r->thread_kind,
+                       &r->channel, &r->subject,      &r->assignee,  &r->tags};
+    for (size_t k = 0; k < ARRAY_LEN(texts1); k++)
+        *texts1[k] = col_text0(st, i++);
+    r->snoozed_until = sqlite3_column_int64(st, i++);
+    r->text = col_text0(st, i++);
+    r->sent_at = sqlite3_column_int64(st, i++);
+    char **texts2[] = {&r->property,    &r->unit,         &r->stay_status, &r->arrival,
+                       &r->departure,   &r->confirmation, &r->door_code,   &r->guest_name,
+                       &r->wo_title,    &r->wo_status,    &r->wo_priority, &r->wo_trade,
+                       &r->wo_assignee, &r->vendor};
+    for (size_t k = 0; k < ARRAY_LEN(texts2); k++)
+        *texts2[k] = col_text0(st, i++);
+    r->guest_first = first_word(r->guest_name);
+    r->wo_vendor = sqlite3_column_int64(st, i++);
+    r->window_start = sqlite3_column_int64(st, i++);
+    r->window_end = sqlite3_column_int64(st, i++);
+    r->alert_kind = col_text0(st, i++);
+    r->alert_subject = col_text0(st, i++);
+    r->alert_message = col_text0(st, i++);
+}
+
+void rule_event_list_free(struct rule_event_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        struct rule_event_row *r = &l->rows[i];
+        char **owned[] = {&r->kind,        &r->old_value,     &r->new_value,    &r->actor,
+                          &r->origin,      &r->account_name,  &r->adapter,      &r->thread_kind,
+                          &r->channel,     &r->subject,       &r->assignee,     &r->tags,
+                          &r->text,        &r->property,      &r->unit,         &r->stay_status,
+                          &r->arrival,     &r->departure,     &r->confirmation, &r->door_code,
+                          &r->guest_name,  &r->guest_first,   &r->wo_title,     &r->wo_status,
+                          &r->wo_priority, &r->wo_trade,      &r->wo_assignee,  &r->vendor,
+                          &r->alert_kind,  &r->alert_subject, &r->alert_message};
+        for (size_t k = 0; k < ARRAY_LEN(owned); k++)
+            free(*owned[k]);
+    }
+    free(l->rows);
+    memset(l, 0, sizeof(*l));
+}
+
+static int rule_events_query(struct store *s, const char *where, int64_t arg,
+                             struct rule_event_list *out, struct err *e)
+{
+    char sql[4096];
+    memset(out, 0, sizeof(*out));
+    snprintf(sql, sizeof(sql), "%s %s", RULE_EVENT_SELECT, where);
+    sqlite3_stmt *st = prep(s, sql, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, arg);
+    if (collect(s, st, sizeof(*out->rows), fill_rule_event, (void **)&out->rows, &out->n,
+                "rule events", e) != 0) {
+        rule_event_list_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+int store_rule_events(struct store *s, size_t limit, struct rule_event_list *out, struct err *e)
+{
+    /* A status porter set waits until the PMS has answered its write: a rule acts on a
+     * change that happened, not on one that may still lose a conflict. */
+    return rule_events_query(
+        s,
+        "WHERE e.state = 'new' AND NOT (e.kind = 'wo_status' AND e.origin <> 'pms'"
+        " AND EXISTS (SELECT 1 FROM outbox o WHERE o.entity = 'work_order'"
+        "   AND o.entity_id = e.work_order_id AND o.op IN ('wo_create', 'wo_status')"
+        "   AND o.state IN ('pending', 'inflight')))"
+        " ORDER BY e.id LIMIT ?1",
+        (int64_t)limit, out, e);
+}
+
+int store_rule_event_get(struct store *s, int64_t id, struct rule_event_list *out, struct err *e)
+{
+    return rule_events_query(s, "WHERE e.id = ?1", id, out, e);
+}
+
+int store_rule_event_add(struct store *s, const char *kind, int64_t account, int64_t thread,
+                         int64_t message, int64_t stay, int64_t wo, const char *old_value,
+                         const char *new_value, int64_t *id, struct err *e)
+{
+    sqlite3_stmt *st = prep(s,
+                            "INSERT INTO rule_event(at, kind, account_id, thread_id, message_id,"
+                            " stay_id, work_order_id, old_value, new_value, actor)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'test')",
+                            e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, now_ms());
+    bind_text(st, 2, kind);
+    bind_id(st, 3, account);
+    bind_id(st, 4, thread);
+    bind_id(st, 5, message);
+    bind_id(st, 6, stay);
+    bind_id(st, 7, wo);
+    bind_text(st, 8, old_value);
+    bind_text(st, 9, new_value);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_err(s, e, rc, "rule event");
+    if (id)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+/* Run one statement of two integer parameters (the second optional). */
+static int exec_ids(struct store *s, const char *sql, int64_t a, int64_t b, const char *what,
+                    struct err *e)
+{
+    sqlite3_stmt *st = prep(s, sql, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, a);
+    if (sqlite3_bind_parameter_count(st) >= 2)
+        sqlite3_bind_int64(st, 2, b);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_err(s, e, rc, what);
+}
+
+static int query_int(struct store *s, const char *sql, int64_t *out, const char *what,
+                     struct err *e)
+{
+    sqlite3_stmt *st = prep(s, sql, e);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(s, e, rc, what);
+}
+
+int store_rule_event_done(struct store *s, int64_t event, struct err *e)
+{
+    return exec_ids(s, "UPDATE rule_event SET state = 'done' WHERE id = ?1", event, 0, "rule event",
+                    e);
+}
+
+int store_rule_event_max(struct store *s, int64_t *max, struct err *e)
+{
+    return query_int(s, "SELECT coalesce(max(id), 0) FROM rule_event", max, "rule events", e);
+}
+
+int store_rule_events_caused(struct store *s, int64_t after, int64_t fire, int depth, struct err *e)
+{
+    sqlite3_stmt *st =
+        prep(s, "UPDATE rule_event SET cause_fire = ?2, depth = ?3 WHERE id > ?1", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, after);
+    sqlite3_bind_int64(st, 2, fire);
+    sqlite3_bind_int(st, 3, depth);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, e, rc, "rule events");
+}
+
+int store_rule_fire_cause(struct store *s, int64_t fire, char **rule, int64_t *cause, struct err *e)
+{
+    *rule = NULL;
+    *cause = 0;
+    sqlite3_stmt *st = prep(s,
+                            "SELECT f.rule, coalesce(ev.cause_fire, 0) FROM rule_fire f"
+                            " LEFT JOIN rule_event ev ON ev.id = f.event_id WHERE f.id = ?1",
+                            e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, fire);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *rule = col_text0(st, 0);
+        *cause = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(s, e, rc, "rule cause");
+}
+
+int store_rule_fired(struct store *s, const char *rule, int64_t event, struct err *e)
+{
+    sqlite3_stmt *st = prep(s, "SELECT 1 FROM rule_fire WHERE rule = ?1 AND event_id = ?2", e);
+    if (!st)
+        return -1;
+    bind_text(st, 1, rule);
+    sqlite3_bind_int64(st, 2, event);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : db_err(s, e, rc, "rule fired");
+}
+
+int store_rule_fire_add(struct store *s, const char *rule, int64_t event, const char *outcome,
+                        const char *summary, const char *error, int64_t *fire, struct err *e)
+{
+    sqlite3_stmt *st = prep(s,
+                            "INSERT INTO rule_fire(rule, event_id, at, outcome, summary, error)"
+                            " VALUES (?1, ?2, ?3, ?4, coalesce(?5, ''), ?6)",
+                            e);
+    if (!st)
+        return -1;
+    bind_text(st, 1, rule);
+    sqlite3_bind_int64(st, 2, event);
+    sqlite3_bind_int64(st, 3, now_ms());
+    bind_text(st, 4, outcome);
+    bind_text(st, 5, summary);
+    bind_text(st, 6, error);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_err(s, e, rc, "rule firing");
+    if (fire)
+        *fire = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+int store_rule_fire_set(struct store *s, int64_t fire, const char *outcome, const char *summary,
+                        const char *error, struct err *e)
+{
+    sqlite3_stmt *st = prep(
+        s,
+        "UPDATE rule_fire SET outcome = ?2, summary = coalesce(?3, ''), error = ?4 WHERE id = ?1",
+        e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, fire);
+    bind_text(st, 2, outcome);
+    bind_text(st, 3, summary);
+    bind_text(st, 4, error);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, e, rc, "rule firing");
+}
+
+int store_rule_action_add(struct store *s, int64_t fire, const char *action, const char *entity,
+                          int64_t entity_id, const char *old_value, const char *new_value,
+                          const char *state, const char *detail, int64_t *id, struct err *e)
+{
+    sqlite3_stmt *st = prep(s,
+                            "INSERT INTO rule_action(fire_id, action, entity, entity_id,"
+                            " old_value, new_value, state, detail)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, coalesce(?8, ''))",
+                            e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, fire);
+    bind_text(st, 2, action);
+    bind_text(st, 3, entity);
+    bind_id(st, 4, entity_id);
+    bind_text(st, 5, old_value);
+    bind_text(st, 6, new_value);
+    bind_text(st, 7, state);
+    bind_text(st, 8, detail);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_err(s, e, rc, "rule action");
+    if (id)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+int store_rule_action_set(struct store *s, int64_t action, const char *state, const char *detail,
+                          struct err *e)
+{
+    sqlite3_stmt *st = prep(
+        s, "UPDATE rule_action SET state = ?2, detail = coalesce(?3, detail) WHERE id = ?1", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, action);
+    bind_text(st, 2, state);
+    bind_text(st, 3, detail);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, e, rc, "rule action");
+}
+
+int store_rule_time_events(struct store *s, const char *kind, const char *today, int64_t now,
+                           int64_t after_ms, int64_t max_age_ms, struct err *e)
+{
+    const char *sql;
+    if (strcmp(kind, "sla") == 0)
+        sql = "INSERT OR IGNORE INTO rule_event(at, kind, account_id, thread_id, new_value, key)"
+              " SELECT ?2, 'sla', t.account_id, t.id, ?3,"
+              "   'sla:' || ?3 || ':' || t.id || ':' || t.last_inbound_at"
+              " FROM thread t JOIN account a ON a.id = t.account_id"
+              " WHERE t.needs_reply = 1 AND t.done = 0 AND a.last_pull_at IS NOT NULL"
+              "   AND (t.snoozed_until IS NULL OR t.snoozed_until <= ?2)"
+              "   AND t.last_inbound_at <= ?2 - ?3 AND t.last_inbound_at > ?2 - ?4";
+    else if (strcmp(kind, "checkin") == 0 || strcmp(kind, "checkout") == 0)
+        sql =
+            strcmp(kind, "checkin") == 0
+                ? "INSERT OR IGNORE INTO rule_event(at, kind, account_id, stay_id, new_value, key)"
+                  " SELECT ?2, 'checkin', st.account_id, st.id, ?1,"
+                  "   'checkin:' || st.id || ':' || ?1"
+                  " FROM stay st JOIN account a ON a.id = st.account_id"
+                  " WHERE substr(st.arrival, 1, 10) = ?1 AND a.last_pull_at IS NOT NULL"
+                  "   AND st.status NOT IN ('cancelled', 'inquiry', 'declined', 'expired')"
+                : "INSERT OR IGNORE INTO rule_event(at, kind, account_id, stay_id, new_value, key)"
+                  " SELECT ?2, 'checkout', st.account_id, st.id, ?1,"
+                  "   'checkout:' || st.id || ':' || ?1"
+                  " FROM stay st JOIN account a ON a.id = st.account_id"
+                  " WHERE substr(st.departure, 1, 10) = ?1 AND a.last_pull_at IS NOT NULL"
+                  "   AND st.status NOT IN ('cancelled', 'inquiry', 'declined', 'expired')";
+    else
+        return err_set(e, STORE_EINVAL, FINAL, "no time-based event '%s'", kind);
+    sqlite3_stmt *st = prep(s, sql, e);
+    if (!st)
+        return -1;
+    /* ?1 is only in the stay queries, ?3 and ?4 only in the thread one */
+    if (strcmp(kind, "sla") != 0)
+        bind_text(st, 1, today);
+    sqlite3_bind_int64(st, 2, now);
+    if (strcmp(kind, "sla") == 0) {
+        sqlite3_bind_int64(st, 3, after_ms);
+        sqlite3_bind_int64(st, 4, max_age_ms);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_err(s, e, rc, "time-based rule events");
+    return sqlite3_changes(s->db);
+}
+
+int store_wo_classify(struct store *s, int64_t wo, const char *trade, int64_t message,
+                      struct err *e)
+{
+    sqlite3_stmt *st = prep(s,
+                            "UPDATE work_order SET trade = coalesce(?2, trade),"
+                            " message_id = coalesce(?3, message_id) WHERE id = ?1",
+                            e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, wo);
+    bind_text(st, 2, trade);
+    bind_id(st, 3, message);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, e, rc, "work order");
+}
+
+int store_rule_vendor(struct store *s, int64_t wo, const char *trade, int preferred_only,
+                      const char *today, int64_t *vendor, char **name, struct err *e)
+{
+    *vendor = 0;
+    *name = NULL;
+    sqlite3_stmt *st = prep(
+        s,
+        "SELECT v.id, v.name, EXISTS (SELECT 1 FROM vendor_property vp WHERE vp.vendor_id = v.id"
+        "   AND vp.property_id = w.property_id AND vp.preferred) AS pref"
+        " FROM work_order w JOIN vendor v ON v.account_id = w.account_id"
+        " WHERE w.id = ?1 AND v.active AND (?2 = '' OR lower(v.trade) = lower(?2))"
+        "   AND (coalesce(v.insurance_expires, '') = '' OR v.insurance_expires >= ?4)"
+        " ORDER BY pref DESC, v.name, v.id LIMIT 1",
+        e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, wo);
+    bind_text(st, 2, trade ? trade : "");
+    bind_text(st, 4, today);
+    int rc = sqlite3_step(st);
+    int found = 0;
+    if (rc == SQLITE_ROW && (!preferred_only || sqlite3_column_int(st, 2))) {
+        *vendor = sqlite3_column_int64(st, 0);
+        *name = col_text0(st, 1);
+        found = 1;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_err(s, e, rc, "vendor");
+    return found;
+}
+
+static void fill_rule_stat(sqlite3_stmt *st, void *row)
+{
+    struct rule_stat_row *r = row;
+    r->rule = col_text0(st, 0);
+    r->fired = sqlite3_column_int64(st, 1);
+    r->errors = sqlite3_column_int64(st, 2);
+    r->skipped = sqlite3_column_int64(st, 3);
+    r->last_at = sqlite3_column_int64(st, 4);
+    r->last_summary = col_text0(st, 5);
+    r->last_error = col_text0(st, 6);
+}
+
+int store_rule_stats(struct store *s, struct rule_stat_list *out, struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *st =
+        prep(s,
+             "SELECT f.rule, sum(f.outcome IN ('done', 'partial')),"
+             " sum(f.outcome IN ('failed', 'partial')), sum(f.outcome = 'skipped'),"
+             " max(f.at) FILTER (WHERE f.outcome <> 'skipped'),"
+             " (SELECT x.summary FROM rule_fire x WHERE x.rule = f.rule AND x.outcome <> 'skipped'"
+             "   ORDER BY x.id DESC LIMIT 1),"
+             " (SELECT x.error FROM rule_fire x WHERE x.rule = f.rule AND x.error IS NOT NULL"
+             "   ORDER BY x.id DESC LIMIT 1)"
+             " FROM rule_fire f GROUP BY f.rule ORDER BY f.rule",
+             e);
+    if (!st)
+        return -1;
+    if (collect(s, st, sizeof(*out->rows), fill_rule_stat, (void **)&out->rows, &out->n,
+                "rule stats", e) != 0) {
+        rule_stat_list_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void rule_stat_list_free(struct rule_stat_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->rows[i].rule);
+        free(l->rows[i].last_summary);
+        free(l->rows[i].last_error);
+    }
+    free(l->rows);
+    memset(l, 0, sizeof(*l));
+}
+
+static void fill_rule_fire(sqlite3_stmt *st, void *row)
+{
+    struct rule_fire_row *r = row;
+    r->id = sqlite3_column_int64(st, 0);
+    r->event = sqlite3_column_int64(st, 1);
+    r->at = sqlite3_column_int64(st, 2);
+    r->undone_at = sqlite3_column_int64(st, 3);
+    r->rule = col_text0(st, 4);
+    r->outcome = col_text0(st, 5);
+    r->summary = col_text0(st, 6);
+    r->error = col_text0(st, 7);
+    r->event_kind = col_text0(st, 8);
+    r->undone_by = col_text0(st, 9);
+}
+
+static void fill_rule_action(sqlite3_stmt *st, void *row)
+{
+    struct rule_action_row *r = row;
+    r->id = sqlite3_column_int64(st, 0);
+    r->entity_id = sqlite3_column_int64(st, 1);
+    r->action = col_text0(st, 2);
+    r->entity = col_text0(st, 3);
+    r->old_value = col_text0(st, 4);
+    r->new_value = col_text0(st, 5);
+    r->state = col_text0(st, 6);
+    r->detail = col_text0(st, 7);
+}
+
+/* The actions of every firing in *out (those in `states` only, when not NULL). */
+static int rule_fire_actions(struct store *s, struct rule_fire_list *out, const char *states,
+                             struct err *e)
+{
+    for (size_t i = 0; i < out->n; i++) {
+        sqlite3_stmt *st = prep(s,
+                                "SELECT id, coalesce(entity_id, 0), action, entity, old_value,"
+                                " new_value, state, detail FROM rule_action WHERE fire_id = ?1"
+                                " AND (?2 IS NULL OR instr(?2, ',' || state || ',') > 0)"
+                                " ORDER BY id",
+                                e);
+        if (!st)
+            return -1;
+        sqlite3_bind_int64(st, 1, out->rows[i].id);
+        bind_text(st, 2, states);
+        if (collect(s, st, sizeof(struct rule_action_row), fill_rule_action,
+                    (void **)&out->rows[i].actions, &out->rows[i].nactions, "rule actions", e) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+#define RULE_FIRE_SELECT                                                                           \
+    "SELECT f.id, f.event_id, f.at, coalesce(f.undone_at, 0), f.rule, f.outcome, f.summary,"       \
+    " f.error, ev.kind, f.undone_by FROM rule_fire f LEFT JOIN rule_event ev ON ev.id = "          \
+    "f.event_id"
+
+int store_rule_fires(struct store *s, int64_t fire, size_t limit, struct rule_fire_list *out,
+                     struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *st = prep(s,
+                            RULE_FIRE_SELECT " WHERE (?1 = 0 OR f.id = ?1) AND (?1 <> 0 OR"
+                                             " f.outcome <> 'skipped') ORDER BY f.id DESC LIMIT ?2",
+                            e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, fire);
+    sqlite3_bind_int64(st, 2, (int64_t)limit);
+    if (collect(s, st, sizeof(*out->rows), fill_rule_fire, (void **)&out->rows, &out->n,
+                "rule firings", e) != 0 ||
+        rule_fire_actions(s, out, NULL, e) != 0) {
+        rule_fire_list_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void rule_fire_list_free(struct rule_fire_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        struct rule_fire_row *r = &l->rows[i];
+        free(r->rule);
+        free(r->outcome);
+        free(r->summary);
+        free(r->error);
+        free(r->event_kind);
+        free(r->undone_by);
+        for (size_t k = 0; k < r->nactions; k++) {
+            struct rule_action_row *a = &r->actions[k];
+            free(a->action);
+            free(a->entity);
+            free(a->old_value);
+            free(a->new_value);
+            free(a->state);
+            free(a->detail);
+        }
+        free(r->actions);
+    }
+    free(l->rows);
+    memset(l, 0, sizeof(*l));
+}
+
+int store_rule_fire_undone(struct store *s, int64_t fire, const char *who, struct err *e)
+{
+    sqlite3_stmt *st =
+        prep(s, "UPDATE rule_fire SET undone_at = ?2, undone_by = ?3 WHERE id = ?1", e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, fire);
+    sqlite3_bind_int64(st, 2, now_ms());
+    bind_text(st, 3, who);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, e, rc, "rule firing");
+}
+
+int store_rule_commands(struct store *s, size_t limit, struct rule_fire_list *out, struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    if (exec_ids(s,
+                 "UPDATE rule_action SET state = 'failed', detail = 'porter stopped while it ran:"
+                 " not run again' WHERE state = 'running' AND ?1 = ?1",
+                 0, 0, "rule commands", e) != 0)
+        return -1;
+    sqlite3_stmt *st = prep(s,
+                            RULE_FIRE_SELECT " WHERE f.id IN (SELECT fire_id FROM rule_action"
+                                             " WHERE state = 'queued') ORDER BY f.id LIMIT ?1",
+                            e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, (int64_t)limit);
+    if (collect(s, st, sizeof(*out->rows), fill_rule_fire, (void **)&out->rows, &out->n,
+                "rule commands", e) != 0 ||
+        rule_fire_actions(s, out, ",queued,", e) != 0) {
+        rule_fire_list_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+int store_rule_bell_max(struct store *s, int64_t *max, struct err *e)
+{
+    return query_int(s, "SELECT coalesce(max(id), 0) FROM rule_action WHERE action = 'bell'", max,
+                     "rule bells", e);
+}
+
+/* 1 when every op of the entity is pending and never attempted (and there is one). */
+static int untouched(struct store *s, const char *entity, int64_t id, struct err *e)
+{
+    sqlite3_stmt *st = prep(s,
+                            "SELECT count(*), coalesce(sum(state = 'pending' AND attempts = 0), 0)"
+                            " FROM outbox WHERE entity = ?1 AND entity_id = ?2",
+                            e);
+    if (!st)
+        return -1;
+    bind_text(st, 1, entity);
+    sqlite3_bind_int64(st, 2, id);
+    int rc = sqlite3_step(st);
+    int ok = rc == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0 &&
+             sqlite3_column_int64(st, 0) == sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return db_err(s, e, rc, "withdraw");
+    return ok;
+}
+
+static int withdraw_tx(struct store *s, const char *entity, int64_t id, struct err *e)
+{
+    int u = untouched(s, entity, id, e);
+    if (u <= 0)
+        return u;
+    int64_t thread = 0;
+    if (strcmp(entity, "message") == 0) { /* the thread whose derived columns follow */
+        sqlite3_stmt *st = prep(s, "SELECT thread_id FROM message WHERE id = ?1", e);
+        if (!st)
+            return -1;
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            thread = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_stmt *st = prep(s,
+                            "UPDATE outbox SET state = 'dead', last_error = 'withdrawn'"
+                            " WHERE entity = ?1 AND entity_id = ?2",
+                            e);
+    if (!st)
+        return -1;
+    bind_text(st, 1, entity);
+    sqlite3_bind_int64(st, 2, id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_err(s, e, rc, "withdraw");
+    if (exec_ids(s,
+                 strcmp(entity, "message") == 0 ? "DELETE FROM message WHERE id = ?1"
+                                                : "DELETE FROM work_order WHERE id = ?1",
+                 id, 0, "withdraw", e) != 0)
+        return -1;
+    if (thread) {
+        const enum stmt_id steps[] = {STMT_THREAD_REDERIVE, STMT_THREAD_REDERIVE_SLA};
+        for (size_t i = 0; i < ARRAY_LEN(steps); i++) {
+            if (!(st = stmt(s, steps[i], e)))
+                return -1;
+            sqlite3_bind_int64(st, 1, thread);
+            if (run(s, st, e, "withdraw") != 0)
+                return -1;
+        }
+    }
+    return 1;
+}
+
+static int withdraw(struct store *s, const char *entity, int64_t id, struct err *e)
+{
+    if (tx_enter(s, e) != 0)
+        return -1;
+    int rc = withdraw_tx(s, entity, id, e);
+    return tx_leave(s, rc >= 0, rc, e);
+}
+
+int store_message_withdraw(struct store *s, int64_t msg, struct err *e)
+{
+    return withdraw(s, "message", msg, e);
+}
+
+int store_wo_withdraw(struct store *s, int64_t wo, struct err *e)
+{
+    return withdraw(s, "work_order", wo, e);
+}
+
+int store_field_get(struct store *s, const char *entity, int64_t id, const char *field,
+                    char **value, struct err *e)
+{
+    static const char *const allowed[][2] = {
+        {"thread", "assignee"},     {"thread", "tags"},         {"thread", "snoozed_until"},
+        {"work_order", "status"},   {"work_order", "priority"}, {"work_order", "vendor_id"},
+        {"work_order", "assignee"}, {"work_order", "title"},    {"message", "send_state"},
+        {"message", "remote_id"},
+    };
+    *value = NULL;
+    size_t i;
+    for (i = 0; i < ARRAY_LEN(allowed); i++)
+        if (strcmp(allowed[i][0], entity) == 0 && strcmp(allowed[i][1], field) == 0)
+            break;
+    if (i == ARRAY_LEN(allowed))
+        return err_set(e, STORE_EINVAL, FINAL, "no field %s.%s", entity, field);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE id = ?1", allowed[i][1], allowed[i][0]);
+    sqlite3_stmt *st = prep(s, sql, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        *value = col_text0(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(s, e, rc, "field");
+}
+
+int store_account_find(struct store *s, const char *name, int64_t *id, struct err *e)
+{
+    *id = 0;
+    sqlite3_stmt *st = prep(s, "SELECT id FROM account WHERE name = ?1", e);
+    if (!st)
+        return -1;
+    bind_text(st, 1, name);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_err(s, e, rc, "account");
+    return rc == SQLITE_ROW;
+}
+
+int store_wo_open_by(struct store *s, int64_t thread, const char *actor, int64_t within_ms,
+                     int64_t *wo, struct err *e)
+{
+    *wo = 0;
+    sqlite3_stmt *st = prep(s,
+                            "SELECT w.id FROM work_order w JOIN wo_event ev ON ev.work_order_id ="
+                            " w.id AND ev.kind = 'created' AND ev.actor = ?2"
+                            " WHERE w.thread_id = ?1 AND w.created_at >= ?3"
+                            "   AND w.status NOT IN ('completed', 'closed', 'cancelled')"
+                            " ORDER BY w.id DESC LIMIT 1",
+                            e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, thread);
+    bind_text(st, 2, actor);
+    sqlite3_bind_int64(st, 3, now_ms() - within_ms);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *wo = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_err(s, e, rc, "work order");
+    return rc == SQLITE_ROW;
 }

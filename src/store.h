@@ -664,4 +664,136 @@ struct owner_list {
 int store_field_owners(struct store *s, struct owner_list *out, struct err *e);
 void owner_list_free(struct owner_list *l);
 
+/* ---- automations (src/rules.c, docs/automations.md) ----
+ *
+ * The triggers of schema migration 4 journal what happens (a message in, a reservation
+ * made, changed or cancelled, a work order made or moved or scheduled, an alert) into
+ * rule_event, in the transaction of the change. The rules worker reads the new ones in
+ * order, and for each, in one transaction: the actions of every rule that matches (through
+ * the same store_queue_* calls as a person's), one rule_fire row per (rule, event) (UNIQUE:
+ * a rule fires at most once per event), and the event marked done. */
+
+/* One journaled event with what the rules' conditions and templates read. Strings are
+ * owned and "" when unknown; ids 0 when there is none. */
+struct rule_event_row {
+    int64_t id, at, account, thread, message, stay, wo, alert, cause_fire;
+    int depth;
+    char *kind, *old_value, *new_value, *actor, *origin;
+    char *account_name, *adapter;
+    char *thread_kind, *channel, *subject, *assignee, *tags; /* the thread */
+    int64_t snoozed_until;
+    char *text; /* the message */
+    int64_t sent_at;
+    char *property, *unit;
+    char *stay_status, *arrival, *departure, *confirmation, *door_code;
+    char *guest_name, *guest_first;
+    char *wo_title, *wo_status, *wo_priority, *wo_trade, *wo_assignee, *vendor;
+    int64_t wo_vendor, window_start, window_end;
+    char *alert_kind, *alert_subject, *alert_message;
+};
+struct rule_event_list {
+    struct rule_event_row *rows; /* owned */
+    size_t n;
+};
+/* The oldest new events (id order), at most limit. */
+int store_rule_events(struct store *s, size_t limit, struct rule_event_list *out, struct err *e);
+/* One event by id, whatever its state (for `porter rules test` and tests). */
+int store_rule_event_get(struct store *s, int64_t id, struct rule_event_list *out, struct err *e);
+void rule_event_list_free(struct rule_event_list *l);
+/* Journal a synthetic event (porter rules test: inside a transaction rolled back after). */
+int store_rule_event_add(struct store *s, const char *kind, int64_t account, int64_t thread,
+                         int64_t message, int64_t stay, int64_t wo, const char *old_value,
+                         const char *new_value, int64_t *id, struct err *e);
+int store_rule_event_done(struct store *s, int64_t event, struct err *e);
+/* The highest event id (0 when none): the watermark before a rule's actions. */
+int store_rule_event_max(struct store *s, int64_t *max, struct err *e);
+/* Events journaled after `after` were made by firing `fire`: record it and their depth. */
+int store_rule_events_caused(struct store *s, int64_t after, int64_t fire, int depth,
+                             struct err *e);
+/* The rule that made the event of firing `fire`, and that firing's own event's cause:
+ * walks a chain of rule-made events. *rule owned. */
+int store_rule_fire_cause(struct store *s, int64_t fire, char **rule, int64_t *cause,
+                          struct err *e);
+/* 1 when `rule` already fired for `event`, else 0; -1 on error. */
+int store_rule_fired(struct store *s, const char *rule, int64_t event, struct err *e);
+int store_rule_fire_add(struct store *s, const char *rule, int64_t event, const char *outcome,
+                        const char *summary, const char *error, int64_t *fire, struct err *e);
+int store_rule_fire_set(struct store *s, int64_t fire, const char *outcome, const char *summary,
+                        const char *error, struct err *e);
+int store_rule_action_add(struct store *s, int64_t fire, const char *action, const char *entity,
+                          int64_t entity_id, const char *old_value, const char *new_value,
+                          const char *state, const char *detail, int64_t *id, struct err *e);
+int store_rule_action_set(struct store *s, int64_t action, const char *state, const char *detail,
+                          struct err *e);
+/* Journal the time-based events due at `now`, once each (their key is UNIQUE):
+ *   checkin / checkout: stays arriving / leaving on `today` ("YYYY-MM-DD", local), not
+ *     cancelled, of imported accounts;
+ *   sla: threads waiting for a reply since at least after_ms and at most max_age_ms
+ *     (new_value = after_ms), not done, not snoozed.
+ * kind is "checkin", "checkout" or "sla". Returns the number journaled, or -1. */
+int store_rule_time_events(struct store *s, const char *kind, const char *today, int64_t now,
+                           int64_t after_ms, int64_t max_age_ms, struct err *e);
+/* Set a porter-made work order's trade and source message (local classification fields). */
+int store_wo_classify(struct store *s, int64_t wo, const char *trade, int64_t message,
+                      struct err *e);
+/* The vendor a rule dispatches for work order `wo`: active, of `trade` (case-insensitive;
+ * "" any), insurance not expired on `today`; preferred at the work order's property first.
+ * preferred_only: only those. 1 with *vendor and *name (owned) set, 0 when none fits, -1. */
+int store_rule_vendor(struct store *s, int64_t wo, const char *trade, int preferred_only,
+                      const char *today, int64_t *vendor, char **name, struct err *e);
+
+/* What the automations did: per rule, and the firings newest first. */
+struct rule_stat_row {
+    char *rule; /* owned */
+    int64_t fired, errors, skipped, last_at;
+    char *last_summary, *last_error; /* owned */
+};
+struct rule_stat_list {
+    struct rule_stat_row *rows; /* owned */
+    size_t n;
+};
+int store_rule_stats(struct store *s, struct rule_stat_list *out, struct err *e);
+void rule_stat_list_free(struct rule_stat_list *l);
+
+struct rule_action_row {
+    int64_t id, entity_id;
+    char *action, *entity, *old_value, *new_value, *state, *detail; /* owned */
+};
+struct rule_fire_row {
+    int64_t id, event, at, undone_at;
+    char *rule, *outcome, *summary, *error, *event_kind, *undone_by; /* owned */
+    struct rule_action_row *actions;                                 /* owned */
+    size_t nactions;
+};
+struct rule_fire_list {
+    struct rule_fire_row *rows; /* owned */
+    size_t n;
+};
+/* Firings newest first (fire 0), or just firing `fire`; with their actions. */
+int store_rule_fires(struct store *s, int64_t fire, size_t limit, struct rule_fire_list *out,
+                     struct err *e);
+void rule_fire_list_free(struct rule_fire_list *l);
+int store_rule_fire_undone(struct store *s, int64_t fire, const char *who, struct err *e);
+/* Notify commands recorded but not run (state queued), oldest first; a 'running' one left by
+ * a crash is marked failed ("porter stopped while it ran: not run again"). */
+int store_rule_commands(struct store *s, size_t limit, struct rule_fire_list *out, struct err *e);
+/* The highest rule_action id of a bell (0 when none): the interface rings when it grows. */
+int store_rule_bell_max(struct store *s, int64_t *max, struct err *e);
+
+/* Take back a queued reply, note or work order no request has carried yet (every op of it
+ * pending, never attempted): the ops retired ('dead', "withdrawn"), the message or work
+ * order deleted (a thread's derived columns recomputed). 1 withdrawn; 0 too late (a request
+ * has gone, or it is synced); -1. */
+int store_message_withdraw(struct store *s, int64_t msg, struct err *e);
+int store_wo_withdraw(struct store *s, int64_t wo, struct err *e);
+/* One column of a thread, work order or message as text (*value owned, NULL when the row
+ * or value is absent). Only the columns the automations read back are allowed. */
+int store_field_get(struct store *s, const char *entity, int64_t id, const char *field,
+                    char **value, struct err *e);
+/* The id of the account named `name`: 1 found, 0 none, -1. */
+int store_account_find(struct store *s, const char *name, int64_t *id, struct err *e);
+/* An open work order of `thread` made by `actor` within `within_ms` of now: 1 with *wo, 0. */
+int store_wo_open_by(struct store *s, int64_t thread, const char *actor, int64_t within_ms,
+                     int64_t *wo, struct err *e);
+
 #endif

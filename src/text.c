@@ -26,6 +26,7 @@
 #include "text.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <wchar.h>
 
@@ -433,4 +434,51 @@ int text_wrap(const char *s, int cols, void (*fn)(const char *line, size_t n, vo
         s = nl + 1;
     }
     return wr.lines;
+}
+
+int text_expand(const char *tpl, const struct text_var *vars, size_t nvars, char *out, size_t n,
+                char *why, size_t nwhy)
+{
+    size_t o = 0;
+    for (const char *p = tpl; *p; p++) {
+        if (*p != '{') {
+            if (o + 1 < n)
+                out[o++] = *p;
+            continue;
+        }
+        const char *end = strchr(p, '}');
+        if (!end) {
+            snprintf(why, nwhy, "an unclosed { in the template");
+            return -1;
+        }
+        const char *bar = memchr(p, '|', (size_t)(end - p));
+        size_t namelen = (size_t)((bar ? bar : end) - p - 1);
+        char name[64];
+        snprintf(name, sizeof(name), "%.*s", (int)namelen, p + 1);
+        size_t i;
+        for (i = 0; i < nvars; i++)
+            if (strlen(vars[i].name) == namelen && strncmp(vars[i].name, p + 1, namelen) == 0)
+                break;
+        if (i == nvars) {
+            snprintf(why, nwhy, "{%s} is not a template variable", name);
+            return -1;
+        }
+        const char *v = vars[i].value;
+        size_t len = v ? strlen(v) : 0;
+        if (!len && bar) {
+            v = bar + 1;
+            len = (size_t)(end - bar - 1);
+        } else if (!len) {
+            snprintf(why, nwhy, "{%s} has no value here: not sent", name);
+            return -1;
+        }
+        if (o + len < n) {
+            memcpy(out + o, v, len);
+            o += len;
+        }
+        p = end;
+    }
+    if (n)
+        out[o] = '\0';
+    return 0;
 }

@@ -75,4 +75,16 @@ int text_fit(const char *s, int cols, int ellipsis, char *out, size_t outsz);
 int text_wrap(const char *s, int cols, void (*fn)(const char *line, size_t n, void *arg),
               void *arg);
 
+/* One {name} of a template and its value (NULL or "": none). */
+struct text_var {
+    const char *name, *value;
+};
+
+/* Expand {name} in tpl from vars into out (at most n bytes, NUL-terminated; a longer result
+ * is cut). {name|fallback} gives fallback when name has no value. 0, or -1 with *why saying
+ * what blocks it: an unclosed {, a name that is not in vars, or a name with no value and
+ * no fallback (a message is never sent half-filled). */
+int text_expand(const char *tpl, const struct text_var *vars, size_t nvars, char *out, size_t n,
+                char *why, size_t nwhy);
+
 #endif

@@ -252,3 +252,19 @@ char *buf_steal(struct buf *b)
     buf_init(b);
     return p;
 }
+
+char *file_slurp(const char *path, size_t max)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f)
+        return NULL;
+    struct buf b;
+    buf_init(&b);
+    char chunk[4096];
+    size_t n;
+    while (b.len < max && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        buf_append(&b, chunk, n < max - b.len ? n : max - b.len);
+    if (f != stdin)
+        fclose(f);
+    return buf_steal(&b);
+}

@@ -81,4 +81,8 @@ char *buf_steal(struct buf *b);
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The whole of a file ("-": stdin), at most max bytes, NUL-terminated; NULL with errno
+ * set when it cannot be opened. */
+char *file_slurp(const char *path, size_t max);
+
 #endif

@@ -655,6 +655,12 @@ int app_run(const struct config *c, struct store *s, int wake_fd, struct err *e)
     free(warn);
 
     int64_t version = store_data_version(s);
+    /* The bell of a rule (action = bell) rings once when a new one is committed; those
+     * rung before this start are old news. */
+    int64_t bell = 0;
+    struct err be;
+    if (store_rule_bell_max(s, &bell, &be) != 0)
+        log_warn("ui", "rule bells: %s", be.msg);
     time_t minute = time(NULL) / 60;
     a.dirty = 1;
     while (!a.quit && !got_quit) {
@@ -688,8 +694,14 @@ int app_run(const struct config *c, struct store *s, int wake_fd, struct err *e)
             version = v;
             changed = 1;
         }
-        if (changed)
+        if (changed) {
             reload(&a);
+            int64_t b = 0;
+            if (store_rule_bell_max(s, &b, &be) == 0 && b > bell) {
+                bell = b;
+                beep(); /* once, however many rang since */
+            }
+        }
         if (time(NULL) / 60 != minute) { /* ages and SLA timers move on */
             minute = time(NULL) / 60;
             a.dirty = 1;

@@ -930,13 +930,11 @@ static void need_thread(struct inbox *in)
         open_thread(in, r->id);
 }
 
-/* {variable} expansion of a template; a variable with no value blocks and names itself. */
+/* {variable} expansion of a template (text_expand); a variable with no value blocks. */
 static int expand(struct inbox *in, const char *tpl, char *out, size_t n, char *why, size_t nwhy)
 {
     const struct thread_detail *d = &in->d;
-    const struct {
-        const char *name, *value;
-    } vars[] = {
+    const struct text_var vars[] = {
         {"guest_first_name", d->guest_first},
         {"guest_name", d->guest_name},
         {"unit", d->unit_name},
@@ -947,41 +945,7 @@ static int expand(struct inbox *in, const char *tpl, char *out, size_t n, char *
         {"confirmation", d->confirmation},
         {"me", in->a->me},
     };
-    size_t o = 0;
-    for (const char *p = tpl; *p; p++) {
-        if (*p != '{') {
-            if (o + 1 < n)
-                out[o++] = *p;
-            continue;
-        }
-        const char *end = strchr(p, '}');
-        if (!end) {
-            snprintf(why, nwhy, "an unclosed { in the template");
-            return -1;
-        }
-        char name[64];
-        snprintf(name, sizeof(name), "%.*s", (int)(end - p - 1), p + 1);
-        size_t i;
-        for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-            if (strcmp(vars[i].name, name) == 0)
-                break;
-        if (i == sizeof(vars) / sizeof(vars[0])) {
-            snprintf(why, nwhy, "{%s} is not a template variable", name);
-            return -1;
-        }
-        if (!vars[i].value || !*vars[i].value) {
-            snprintf(why, nwhy, "{%s} has no value for this thread: not sent", name);
-            return -1;
-        }
-        size_t len = strlen(vars[i].value);
-        if (o + len < n) {
-            memcpy(out + o, vars[i].value, len);
-            o += len;
-        }
-        p = end;
-    }
-    out[o] = '\0';
-    return 0;
+    return text_expand(tpl, vars, sizeof(vars) / sizeof(vars[0]), out, n, why, nwhy);
 }
 
 static void use_template(struct inbox *in, const char *name)
@@ -1060,42 +1024,6 @@ static void reply_in_editor(struct inbox *in)
     app_prompt(in->a, "Send this reply? (y/n) ", "", P_CONFIRM_SEND, NULL);
 }
 
-static int64_t parse_snooze(const char *s, int64_t now)
-{
-    if (!*s || strcmp(s, "-") == 0)
-        return 0;
-    if (strcmp(s, "reply") == 0)
-        return STORE_SNOOZE_UNTIL_REPLY;
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (v > 0 && end != s) {
-        if (strcmp(end, "m") == 0)
-            return now + v * 60000LL;
-        if (strcmp(end, "h") == 0)
-            return now + v * 3600000LL;
-        if (strcmp(end, "d") == 0)
-            return now + v * 86400000LL;
-    }
-    time_t t = (time_t)(now / 1000);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    if (strcmp(s, "tomorrow") == 0) {
-        tm.tm_mday++;
-        tm.tm_hour = 9;
-        tm.tm_min = tm.tm_sec = 0;
-        return (int64_t)mktime(&tm) * 1000;
-    }
-    struct tm when = {0};
-    when.tm_isdst = -1;
-    const char *rest = strptime(s, "%Y-%m-%d", &when);
-    if (rest && (*rest == '\0' || (strptime(rest, " %H:%M", &when) && 1))) {
-        if (*rest == '\0')
-            when.tm_hour = 9;
-        return (int64_t)mktime(&when) * 1000;
-    }
-    return -1;
-}
-
 static void triage(struct inbox *in, int purpose, const char *text)
 {
     struct err e;
@@ -1106,7 +1034,7 @@ static void triage(struct inbox *in, int purpose, const char *text)
         return;
     }
     int64_t until = 0;
-    if (purpose == P_SNOOZE && (until = parse_snooze(text, now_ms())) < 0) {
+    if (purpose == P_SNOOZE && (until = snooze_parse(text, now_ms())) < 0) {
         app_say(in->a, 1, "'%s': expected 30m, 2h, 1d, tomorrow, reply, YYYY-MM-DD [HH:MM] or -",
                 text);
         return;

@@ -37,7 +37,7 @@ enum purpose {
     P_WO_NOTE,      /* a note in the selected card's history */
     P_WO_MOVE,      /* the selected card's new status */
     P_WO_ASSIGN,    /* the selected card's coordinator */
-    P_OP_EDIT,      /* the selected failed write's new value (health view) */
+    P_OP_EDIT,      /* health view: a failed write's new value, or the y/n of an undo */
 };
 
 struct inbox;

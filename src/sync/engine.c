@@ -95,6 +95,7 @@ void sync_ui_poke(struct engine *g)
 {
     if (g->ui)
         notify_poke(g->ui);
+    notify_poke(&g->wake_rules);
 }
 
 void sync_sleep(struct engine *g, const struct notify *n, int64_t ms)
@@ -206,6 +207,12 @@ struct engine *engine_new(const struct config *c, const struct notify *ui, struc
         free(g);
         return NULL;
     }
+    if (notify_init(&g->wake_rules, e) != 0) {
+        notify_fini(&g->wake_apply);
+        free(g);
+        return NULL;
+    }
+    g->rules = rules_load(c);
     struct store *s = store_open(c->db_path, e);
     if (!s || ownership_load(s, c, e) != 0) {
         store_close(&s);
@@ -341,12 +348,69 @@ static void *lease_main(void *arg)
     return NULL;
 }
 
+int rules_pass(struct engine *g, struct store *s, struct err *e)
+{
+    int fired = 0;
+    int n = rules_run(g->rules, s, now_ms(), &fired, e);
+    if (n > 0)
+        sync_ui_poke(g); /* what the rules queued: the pushers and the interface */
+    if (fired > 0)
+        for (size_t i = 0; i < g->n; i++)
+            notify_poke(&g->accts[i].wake_push);
+    if (n >= 0 && rules_commands(g->rules, s, e) < 0)
+        return -1;
+    return n;
+}
+
+/* Bad rules are left out and said once, as an alert the health view shows. */
+static void rules_report(struct engine *g, struct store *s)
+{
+    size_t n = rules_nerrors(g->rules);
+    struct err e;
+    if (!n)
+        return;
+    for (size_t i = 0; i < n; i++)
+        log_warn("rules", "%s", rules_error(g->rules, i));
+    char *msg = xasprintf("%zu rule error(s), those rules are off: %s%s", n,
+                          rules_error(g->rules, 0), n > 1 ? " (porter rules check lists all)" : "");
+    if (store_alert(s, 0, "config", "rules", msg, &e) != 0)
+        log_warn("rules", "alert: %s", e.msg);
+    free(msg);
+}
+
+static void *rules_main(void *arg)
+{
+    struct engine *g = arg;
+    struct err e;
+    struct store *s = sync_store(g, &e);
+    if (!s) {
+        log_error("rules", "cannot start: %s", e.msg);
+        return NULL;
+    }
+    int reported = 0;
+    while (!atomic_load(&g->stop)) {
+        int n = 0;
+        if (atomic_load(&g->leader)) {
+            if (!reported++)
+                rules_report(g, s);
+            if ((n = rules_pass(g, s, &e)) < 0)
+                log_error("rules", "%s", e.msg);
+        }
+        if (n > 0)
+            continue;
+        sync_sleep(g, &g->wake_rules, 1000);
+    }
+    store_close(&s);
+    return NULL;
+}
+
 int engine_start(struct engine *g, struct err *e)
 {
     if (webhook_start(g, e) != 0)
         log_warn("engine", "webhook listener not started: %s", e->msg);
     pthread_create(&g->leaser, NULL, lease_main, g);
     pthread_create(&g->applier, NULL, apply_main, g);
+    pthread_create(&g->ruler, NULL, rules_main, g);
     for (size_t i = 0; i < g->n; i++) {
         struct acct *a = &g->accts[i];
         pthread_create(&a->poller, NULL, poll_main, a);
@@ -365,6 +429,7 @@ void engine_stop(struct engine *g)
         return;
     atomic_store(&g->stop, 1);
     notify_poke(&g->wake_apply);
+    notify_poke(&g->wake_rules);
     for (size_t i = 0; i < g->n; i++) {
         notify_poke(&g->accts[i].wake_poll);
         notify_poke(&g->accts[i].wake_push);
@@ -380,6 +445,7 @@ void engine_stop(struct engine *g)
         a->threads_started = 0;
     }
     pthread_join(g->applier, NULL);
+    pthread_join(g->ruler, NULL);
     pthread_join(g->leaser, NULL);
     g->started = 0;
     log_info("engine", "stopped");
@@ -407,6 +473,8 @@ int engine_run_once(struct engine *g, struct err *e)
         ;
     if (rc == 0 && n < 0)
         rc = -1;
+    if (rc == 0)
+        rules_report(g, s);
     /* Accounts are independent: one PMS being down never holds the others back. */
     int failed = 0;
     for (size_t i = 0; i < g->n && rc == 0; i++) {
@@ -415,6 +483,11 @@ int engine_run_once(struct engine *g, struct err *e)
         if (poll_account(a, s, ads[i], e) != 0) {
             log_error("engine", "%s: pull failed: %s", a->conf->name, e->msg);
             fprintf(stderr, "porter: %s: pull failed: %s\n", a->conf->name, e->msg);
+            failed++;
+        }
+        /* what the applied events and the pull brought in, acted on before the drain */
+        if (rules_pass(g, s, e) < 0) {
+            fprintf(stderr, "porter: automations: %s\n", e->msg);
             failed++;
         }
         int waiting = 0, done;
@@ -431,6 +504,8 @@ int engine_run_once(struct engine *g, struct err *e)
     while (rc == 0 && (n = apply_events_once(g, s, ads, e)) > 0)
         ;
     if (rc == 0 && n < 0)
+        rc = -1;
+    if (rc == 0 && rules_pass(g, s, e) < 0)
         rc = -1;
     if (rc == 0 && failed)
         rc =
@@ -463,6 +538,8 @@ void engine_free(struct engine **gp)
         pthread_mutex_destroy(&a->token_lock);
     }
     notify_fini(&g->wake_apply);
+    notify_fini(&g->wake_rules);
+    rules_free(&g->rules);
     free(g->accts);
     free(g);
     *gp = NULL;

@@ -8,6 +8,7 @@
 #include "adapter.h"
 #include "engine.h"
 #include "http.h"
+#include "rules.h"
 #include "store.h"
 
 #define PUSHERS_PER_ACCOUNT 2
@@ -47,7 +48,9 @@ struct engine {
     atomic_int leader;
     char holder[128]; /* lease holder id: host:pid */
     struct notify wake_apply;
-    pthread_t applier, leaser;
+    struct notify wake_rules; /* poked after every commit of a worker */
+    struct rules *rules;      /* owned: the automations (src/rules.c) */
+    pthread_t applier, leaser, ruler;
     int started;
     void *listener; /* struct listener, webhook.c */
 };
@@ -92,5 +95,9 @@ void webhook_stop(struct engine *g);
  * retried or quarantined), 0 when none was due, -1 when the database failed. */
 int apply_events_once(struct engine *g, struct store *s, struct adapter **ads, struct err *e);
 void *apply_main(void *arg);
+
+/* engine.c: the automations worker (leader only). One pass: act on new events, then run
+ * the notify commands they recorded; returns events handled or -1. */
+int rules_pass(struct engine *g, struct store *s, struct err *e);
 
 #endif

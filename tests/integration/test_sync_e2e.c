@@ -47,6 +47,8 @@ struct dialect {
     void (*import_check)(void);
     void (*extra)(void **); /* a scenario only this PMS can express */
     const char *extra_name;
+    const char *emergency_inject; /* a tenant's message into a thread a work order can be
+                                     made from (a listing; Buildium: a preferred plumber) */
 };
 
 struct fx {
@@ -822,6 +824,56 @@ static void test_kill9_exactly_once(void **state)
     sqlite3_close(db);
 }
 
+/* The default emergency rule end to end (docs/automations.md): a tenant writes "water is
+ * leaking through the ceiling" (every webhook delivered twice); porter makes an emergency
+ * work order from it and tells the tenant; porter is killed (SIGKILL) right after the rule
+ * fired, and started again. At the PMS: exactly one work order and one reply. */
+static void test_emergency_rule_exactly_once(void **state)
+{
+    (void)state;
+    const char *once[] = {"sync", "--once", NULL};
+    assert_int_equal(porter(NULL, 0, once), 0);
+    start_daemon();
+    msleep(400);
+    sim_post("/_sim/faults", "{\"webhook_dup\":1}");
+    sim_post("/_sim/inject", F.d->emergency_inject);
+    for (int i = 0; i < 200 && db_count("SELECT count(*) FROM rule_fire") < 1; i++)
+        msleep(25);
+    kill(F.daemon, SIGKILL); /* the rule has fired: its writes are queued, maybe in flight */
+    waitpid(F.daemon, NULL, 0);
+    F.daemon = 0;
+    assert_int_equal(db_count("SELECT count(*) FROM rule_fire WHERE rule = 'emergency'"), 1);
+    sqlite3 *db;
+    sqlite3_open(F.db, &db);
+    sqlite3_exec(db, "UPDATE lease SET expires_at = 0", NULL, NULL, NULL); /* its holder died */
+    sqlite3_close(db);
+    start_daemon();
+    for (int i = 0; i < 300; i++) {
+        msleep(50);
+        if (db_count("SELECT count(*) FROM outbox WHERE state <> 'sent'") == 0 &&
+            db_count("SELECT count(*) FROM outbox") >= 2)
+            break;
+    }
+    msleep(1500); /* the echoes and the duplicated webhooks have come back */
+    stop_daemon();
+    assert_int_equal(db_count("SELECT count(*) FROM outbox WHERE state <> 'sent'"), 0);
+    assert_int_equal(writes_with("logged this as an emergency"), 1);
+    assert_int_equal(writes_with("water is leaking through the ceiling"), 1); /* the create */
+    assert_int_equal(db_count("SELECT count(*) FROM rule_fire"), 1);
+    /* (its priority is the PMS's once pulled back: Buildium keeps priority on the request) */
+    assert_int_equal(db_count("SELECT count(*) FROM work_order w WHERE remote_id IS NOT NULL"
+                              " AND thread_id IS NOT NULL AND EXISTS (SELECT 1 FROM wo_event ev"
+                              " WHERE ev.work_order_id = w.id AND ev.kind = 'created'"
+                              " AND ev.actor = 'rule:emergency')"),
+                     1);
+    assert_int_equal(db_count("SELECT count(*) FROM message WHERE origin = 'rule'"
+                              " AND send_state = 'synced' AND remote_id IS NOT NULL"),
+                     1);
+    assert_int_equal(db_count("SELECT count(*) FROM message WHERE body LIKE"
+                              " 'Help, water is leaking%'"),
+                     1);
+}
+
 #define CREDS_HOSTAWAY                                                                             \
     "client_id = 10450\n"                                                                          \
     "secret = c2a8f3e1b7d94a06e5f1c3b9a7d2e4f6081b3c5d7e9f1a2b4c6d8e0f2a4b6c8d\n"                  \
@@ -851,7 +903,9 @@ static const struct dialect dialects[] = {
      .events = 1000,
      .import_check = import_hostaway,
      .extra = test_mass_delete_guard,
-     .extra_name = "test_mass_delete_guard"},
+     .extra_name = "test_mass_delete_guard",
+     .emergency_inject = "{\"kind\":\"message\",\"body\":\"Help, water is leaking through the"
+                         " ceiling\"}"},
     {.name = "guesty",
      .creds = CREDS_GUESTY,
      .cancel_fmt = "{\"kind\":\"task_status\",\"taskId\":\"%s\",\"status\":\"canceled\"}",
@@ -867,7 +921,9 @@ static const struct dialect dialects[] = {
      .events = 300,
      .import_check = import_guesty,
      .extra = test_guesty_token_budget,
-     .extra_name = "test_guesty_token_budget"},
+     .extra_name = "test_guesty_token_budget",
+     .emergency_inject = "{\"kind\":\"message\",\"conversationId\":\"69e92d52e53967060000010c\","
+                         "\"body\":\"Help, water is leaking through the ceiling\"}"},
     {.name = "buildium",
      .creds = CREDS_BUILDIUM,
      .cancel_fmt = "{\"kind\":\"status\",\"work_order_id\":%s,\"status\":\"Closed\"}",
@@ -879,7 +935,9 @@ static const struct dialect dialects[] = {
      .outage_s = 10,
      .kills = 8,
      .events = 300,
-     .import_check = import_buildium},
+     .import_check = import_buildium,
+     .emergency_inject = "{\"kind\":\"message\",\"task_id\":7001,\"body\":\"Help, water is"
+                         " leaking through the ceiling\"}"},
 };
 
 #define SCENARIO(f, d)                                                                             \
@@ -897,6 +955,7 @@ static int run_dialect(const struct dialect *d)
         SCENARIO(test_rate_limit_storm_honours_retry_after, d),
         SCENARIO(test_one_leader_and_takeover, d),
         SCENARIO(test_kill9_exactly_once, d),
+        SCENARIO(test_emergency_rule_exactly_once, d),
         SCENARIO(test_concurrent_status_edits_conflict, d),
         SCENARIO(test_reordered_duplicated_webhooks, d),
         {d->extra_name, d->extra, setup, teardown, (void *)(uintptr_t)d}, /* only where one is */

@@ -124,7 +124,9 @@ keys q
 keys 3
 ok "3 shows the health view with each account" wait_for "^ ha +hostaway +. ok"
 keys G
-ok "and who owns each synced field (G: the end of the page)" wait_for "thread.assignee +porter +porter only"
+ok "and who owns each synced field" wait_for "work_order.assignee +porter +porter only"
+ok "G: the end of the page, the automations: the built-in rules, on" \
+    wait_for "^ +completed-follow-up +on +0 +0 +- +on wo_status if status"
 keys 2
 ok "2 shows the board by status" wait_for "new \([0-9]+\)"
 keys d
