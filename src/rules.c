@@ -1504,7 +1504,7 @@ int rules_run(struct rules *r, struct store *s, int64_t now, int *fired, struct 
     }
     for (;;) {
         struct rule_event_list evs;
-        if (store_rule_events(s, EVENTS_PER_PASS, &evs, e) != 0)
+        if (store_rule_events(s, now, EVENTS_PER_PASS, &evs, e) != 0)
             return -1;
         if (!evs.n) {
             rule_event_list_free(&evs);

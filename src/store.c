@@ -4199,7 +4199,7 @@ void rule_event_list_free(struct rule_event_list *l)
     memset(l, 0, sizeof(*l));
 }
 
-static int rule_events_query(struct store *s, const char *where, int64_t arg,
+static int rule_events_query(struct store *s, const char *where, int64_t arg, int64_t arg2,
                              struct rule_event_list *out, struct err *e)
 {
     char sql[4096];
@@ -4209,6 +4209,8 @@ static int rule_events_query(struct store *s, const char *where, int64_t arg,
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, arg);
+    if (sqlite3_bind_parameter_count(st) >= 2)
+        sqlite3_bind_int64(st, 2, arg2);
     if (collect(s, st, sizeof(*out->rows), fill_rule_event, (void **)&out->rows, &out->n,
                 "rule events", e) != 0) {
         rule_event_list_free(out);
@@ -4217,7 +4219,8 @@ static int rule_events_query(struct store *s, const char *where, int64_t arg,
     return 0;
 }
 
-int store_rule_events(struct store *s, size_t limit, struct rule_event_list *out, struct err *e)
+int store_rule_events(struct store *s, int64_t now, size_t limit, struct rule_event_list *out,
+                      struct err *e)
 {
     /* A status porter set waits until the PMS has answered its write: a rule acts on a
      * change that happened, not on one that may still lose a conflict. */
@@ -4227,13 +4230,17 @@ int store_rule_events(struct store *s, size_t limit, struct rule_event_list *out
         " AND EXISTS (SELECT 1 FROM outbox o WHERE o.entity = 'work_order'"
         "   AND o.entity_id = e.work_order_id AND o.op IN ('wo_create', 'wo_status')"
         "   AND o.state IN ('pending', 'inflight')))"
+        /* a new booking's conversation follows it within seconds: a stay's event waits
+         * for its thread up to a minute */
+        " AND NOT (e.stay_id IS NOT NULL AND e.thread_id IS NULL AND e.at > ?2 - 60000"
+        "   AND NOT EXISTS (SELECT 1 FROM thread x WHERE x.stay_id = e.stay_id))"
         " ORDER BY e.id LIMIT ?1",
-        (int64_t)limit, out, e);
+        (int64_t)limit, now, out, e);
 }
 
 int store_rule_event_get(struct store *s, int64_t id, struct rule_event_list *out, struct err *e)
 {
-    return rule_events_query(s, "WHERE e.id = ?1", id, out, e);
+    return rule_events_query(s, "WHERE e.id = ?1", id, 0, out, e);
 }
 
 int store_rule_event_add(struct store *s, const char *kind, int64_t account, int64_t thread,

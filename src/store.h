@@ -695,8 +695,11 @@ struct rule_event_list {
     struct rule_event_row *rows; /* owned */
     size_t n;
 };
-/* The oldest new events (id order), at most limit. */
-int store_rule_events(struct store *s, size_t limit, struct rule_event_list *out, struct err *e);
+/* The oldest new events (id order) that are ready at `now`, at most limit. Not ready yet: a
+ * work-order status porter set whose write the PMS has not answered; a stay's event whose
+ * thread has not arrived (for up to a minute). */
+int store_rule_events(struct store *s, int64_t now, size_t limit, struct rule_event_list *out,
+                      struct err *e);
 /* One event by id, whatever its state (for `porter rules test` and tests). */
 int store_rule_event_get(struct store *s, int64_t id, struct rule_event_list *out, struct err *e);
 void rule_event_list_free(struct rule_event_list *l);

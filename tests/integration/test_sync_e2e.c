@@ -874,6 +874,172 @@ static void test_emergency_rule_exactly_once(void **state)
                      1);
 }
 
+/* Every trigger and every action against pmsim (Hostaway, the dialect with the most to
+ * express): a rules.conf with one rule per trigger, events injected at the PMS, the
+ * daemon acting on them, and the outcome counted at the PMS's write log and in the
+ * database. Other dialects: the emergency scenario above. */
+static void test_rules_every_trigger_live(void **state)
+{
+    (void)state;
+    if (strcmp(F.d->name, "hostaway") != 0)
+        skip();
+    char path[160];
+    snprintf(path, sizeof(path), "%s/rules.conf", F.dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f,
+            "[rule parking]\non = message\nwords = parking\naction = tag parking\n"
+            "action = assign frontdesk\naction = note \"parking: {guest_name|a guest}\"\n"
+            "action = snooze 2h\n"
+            "[rule broken]\non = message\nwords = broken\naction = work_order high\n"
+            "action = dispatch any\naction = status in_progress\n"
+            "action = reply \"We are on it: {work_order}\"\naction = bell\n"
+            "[rule followup]\non = wo_status\nstatus = completed\norigin = pms\n"
+            "action = reply \"Done: {work_order}\"\n"
+            "[rule bye]\non = reservation_cancelled\n"
+            "action = reply \"Sorry to see you go, {guest_first_name|there}.\"\n"
+            "[rule moved]\non = reservation_modified\naction = tag changed\n"
+            "[rule booked]\non = reservation_created\naction = tag booked\n"
+            "[rule arriving]\non = checkin\naction = note \"arrives today\"\n"
+            "[rule late]\non = sla\nafter = 2s\naction = tag late\n"
+            "[rule made]\non = wo_created\norigin = rule\naction = note \"made by a rule\"\n"
+            "[rule alerted]\non = alert\naction = notify echo \"$PORTER_RULE $PORTER_EVENT\""
+            " >> %s/notified\n"
+            "[rule bad]\non = message\naction = fly\n", /* a config alert for 'alerted' */
+            F.dir);
+    fclose(f);
+    f = fopen(strcat(strcpy(path, F.dir), "/porter.conf"), "a");
+    fprintf(f, "[rules]\ndefaults = off\n");
+    fclose(f);
+    const char *once[] = {"sync", "--once", NULL};
+    assert_int_equal(porter(NULL, 0, once), 0);
+    cJSON *res = sim_get("/_sim/state?collection=reservations");
+    double r0 = cJSON_GetObjectItem(cJSON_GetArrayItem(res, 0), "id")->valuedouble;
+    double r1 = cJSON_GetObjectItem(cJSON_GetArrayItem(res, 1), "id")->valuedouble;
+    cJSON *conv = sim_get("/_sim/state?collection=conversations");
+    double c[3];
+    for (int i = 0; i < 3; i++)
+        c[i] = cJSON_GetObjectItem(cJSON_GetArrayItem(conv, 10 + i), "id")->valuedouble;
+    cJSON_Delete(res);
+    cJSON_Delete(conv);
+    start_daemon();
+    msleep(500);
+    char body[256], today[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    snprintf(body, sizeof(body),
+             "{\"kind\":\"message\",\"conversationId\":%.0f,\"body\":\"Where is the parking?\"}",
+             c[0]);
+    sim_post("/_sim/inject", body);
+    snprintf(body, sizeof(body),
+             "{\"kind\":\"message\",\"conversationId\":%.0f,\"body\":\"The dishwasher is"
+             " broken\"}",
+             c[1]);
+    sim_post("/_sim/inject", body);
+    snprintf(body, sizeof(body),
+             "{\"kind\":\"message\",\"conversationId\":%.0f,\"body\":\"Hello, anyone?\"}", c[2]);
+    sim_post("/_sim/inject", body);
+    snprintf(body, sizeof(body),
+             "{\"kind\":\"reservation\",\"status\":\"new\",\"arrivalDate\":\"%s\","
+             "\"departureDate\":\"2999-01-02\",\"guestFirstName\":\"Ines\"}",
+             today);
+    sim_post("/_sim/inject", body);
+    /* the new booking's guest writes: its conversation (and so its thread) comes with it */
+    conv = sim_get("/_sim/state?collection=conversations");
+    double booked =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(conv, cJSON_GetArraySize(conv) - 1), "id")
+            ->valuedouble;
+    cJSON_Delete(conv);
+    snprintf(body, sizeof(body),
+             "{\"kind\":\"message\",\"conversationId\":%.0f,\"body\":\"See you soon\"}", booked);
+    sim_post("/_sim/inject", body);
+    snprintf(body, sizeof(body),
+             "{\"kind\":\"reservation_status\",\"id\":%.0f,\"status\":"
+             "\"cancelled\"}",
+             r0);
+    sim_post("/_sim/inject", body);
+    snprintf(body, sizeof(body),
+             "{\"kind\":\"reservation_status\",\"id\":%.0f,\"status\":"
+             "\"awaitingPayment\"}",
+             r1);
+    sim_post("/_sim/inject", body);
+    /* the work order 'broken' made reaches the PMS; the PMS then completes it */
+    char rid[64] = "";
+    for (int i = 0; i < 200 && !rid[0]; i++) {
+        msleep(50);
+        db_text("SELECT w.remote_id FROM work_order w JOIN wo_event ev ON ev.work_order_id = w.id"
+                " AND ev.actor = 'rule:broken' AND ev.kind = 'created'",
+                rid, sizeof(rid));
+    }
+    assert_true(rid[0]);
+    for (int i = 0; i < 100 && db_count("SELECT count(*) FROM outbox WHERE state <> 'sent'"); i++)
+        msleep(50);
+    snprintf(body, sizeof(body), "{\"kind\":\"task_status\",\"id\":%s,\"status\":\"completed\"}",
+             rid);
+    sim_post("/_sim/inject", body);
+    for (int i = 0; i < 200 && writes_with("Done: The dishwasher is broken") < 1; i++)
+        msleep(50);
+    stop_daemon();
+    msleep(2000); /* the third thread has now waited 2 s */
+    assert_int_equal(porter(NULL, 0, once), 0);
+    assert_int_equal(db_count("SELECT count(*) FROM outbox WHERE state <> 'sent'"), 0);
+
+    /* at the PMS: each write once */
+    assert_int_equal(writes_with("We are on it: The dishwasher is broken"), 1);
+    assert_int_equal(writes_with("Done: The dishwasher is broken"), 1);
+    assert_int_equal(writes_with("Sorry to see you go"), 1);
+    assert_int_equal(writes_with("\"title\":\"The dishwasher is broken\""), 1); /* the create */
+    assert_int_equal(writes_with("assigneeUserId"), 1); /* dispatched with the create */
+    assert_int_equal(writes_with("inProgress"), 1);     /* the status */
+    /* in porter: every trigger fired once */
+    static const char *const fired[] = {"parking", "broken", "followup", "bye",
+                                        "moved",   "booked", "made",     "alerted"};
+    for (size_t i = 0; i < sizeof(fired) / sizeof(fired[0]); i++) {
+        char sql[160];
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM rule_fire WHERE rule = '%s' AND outcome = 'done'", fired[i]);
+        if (db_count(sql) != 1)
+            fail_msg("rule %s fired %lld times", fired[i], (long long)db_count(sql));
+    }
+    assert_int_equal(db_count("SELECT count(*) FROM (SELECT 1 FROM rule_fire GROUP BY rule,"
+                              " event_id HAVING count(*) > 1)"),
+                     0);
+    assert_int_equal(db_count("SELECT count(*) FROM thread WHERE tags LIKE '%,parking,%'"
+                              " AND assignee = 'frontdesk' AND snoozed_until > 0"),
+                     1);
+    assert_int_equal(db_count("SELECT count(*) FROM message WHERE direction = 'note' AND"
+                              " body = 'parking: ' || (SELECT name FROM contact c JOIN thread t"
+                              " ON t.contact_id = c.id WHERE t.tags LIKE '%,parking,%')"),
+                     1);
+    /* every thread left waiting between 2 s and max_age (24 h): the new booking's among them */
+    assert_int_equal(db_count("SELECT count(*) FROM rule_fire WHERE rule = 'late'"),
+                     db_count("SELECT count(*) FROM rule_event WHERE kind = 'sla'"));
+    assert_int_equal(db_count("SELECT count(*) FROM thread WHERE tags LIKE '%,booked,late,%'"), 1);
+    assert_int_equal(db_count("SELECT count(*) FROM thread WHERE tags LIKE '%,changed,%'"), 1);
+    assert_int_equal(db_count("SELECT count(*) FROM thread WHERE tags LIKE '%,booked,%'"), 1);
+    /* every stay arriving today (the booking made above, and any of the fixture's) */
+    assert_true(db_count("SELECT count(*) FROM rule_event WHERE kind = 'checkin'") >= 1);
+    assert_int_equal(db_count("SELECT count(*) FROM rule_fire WHERE rule = 'arriving'"),
+                     db_count("SELECT count(*) FROM rule_event WHERE kind = 'checkin'"));
+    assert_true(db_count("SELECT count(*) FROM message m JOIN thread t ON t.id = m.thread_id"
+                         " JOIN stay s ON s.id = t.stay_id JOIN contact c ON c.id = s.contact_id"
+                         " WHERE m.body = 'arrives today' AND c.name LIKE 'Ines %'") == 1);
+    /* the work order is linked to the tenant's thread: the note goes there */
+    assert_int_equal(db_count("SELECT count(*) FROM message WHERE direction = 'note' AND"
+                              " body = 'made by a rule' AND thread_id = (SELECT thread_id FROM"
+                              " work_order WHERE title = 'The dishwasher is broken')"),
+                     1);
+    assert_int_equal(db_count("SELECT count(*) FROM rule_action WHERE action = 'bell'"), 1);
+    char notified[128], line[128] = "";
+    snprintf(notified, sizeof(notified), "%s/notified", F.dir);
+    f = fopen(notified, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    assert_string_equal(line, "alerted alert\n");
+}
+
 #define CREDS_HOSTAWAY                                                                             \
     "client_id = 10450\n"                                                                          \
     "secret = c2a8f3e1b7d94a06e5f1c3b9a7d2e4f6081b3c5d7e9f1a2b4c6d8e0f2a4b6c8d\n"                  \
@@ -956,6 +1122,7 @@ static int run_dialect(const struct dialect *d)
         SCENARIO(test_one_leader_and_takeover, d),
         SCENARIO(test_kill9_exactly_once, d),
         SCENARIO(test_emergency_rule_exactly_once, d),
+        SCENARIO(test_rules_every_trigger_live, d),
         SCENARIO(test_concurrent_status_edits_conflict, d),
         SCENARIO(test_reordered_duplicated_webhooks, d),
         {d->extra_name, d->extra, setup, teardown, (void *)(uintptr_t)d}, /* only where one is */

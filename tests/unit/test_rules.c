@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "model.h"
 #include "rules.h"
 #include "store.h"
 
@@ -551,7 +552,8 @@ static void test_checkin_and_sla(void **state)
     write_file(f->dir, "porter.conf",
                "[rules]\ndefaults = off\n"
                "[rule welcome]\non = checkin\naction = note \"{guest_name} arrives today\"\n"
-               "[rule late]\non = sla\nafter = 1h\naction = tag overdue\naction = bell\n",
+               "[rule late]\non = sla\nafter = 1h\naction = tag overdue\naction = bell\n"
+               "[rule leaving]\non = checkout\naction = tag leaving\n",
                0644);
     load(f);
     char today[16];
@@ -565,6 +567,13 @@ static void test_checkin_and_sla(void **state)
                           .status = "confirmed",
                           .arrival = today,
                           .departure = "2999-01-01"};
+    struct rec_stay st2 = {.remote_id = "S2",
+                           .contact_remote_id = "C1",
+                           .property_remote_id = "P1",
+                           .status = "confirmed",
+                           .arrival = "2000-01-01",
+                           .departure = today};
+    assert_true(store_stay_upsert(f->s, f->acct, &st2, NULL, &e) >= 0);
     assert_true(store_stay_upsert(f->s, f->acct, &st, NULL, &e) >= 0);
     struct rec_thread t = {.remote_id = "T1",
                            .kind = THREAD_TENANT,
@@ -575,11 +584,18 @@ static void test_checkin_and_sla(void **state)
     assert_int_equal(store_thread_upsert(f->s, f->acct, &t, NULL, &e), STORE_WRITTEN);
     /* the tenant wrote 2 hours ago and nobody answered */
     inbound(f, "M1", "Where do I park?", now_ms_() - 2 * 3600000LL);
-    assert_int_equal(run(f), 2); /* welcome on the stay, late on the thread */
+    /* welcome on the stay, late on the thread, leaving on the stay that leaves (its thread
+     * has not come: after a minute it fires without one) */
+    assert_int_equal(run(f), 2);
+    assert_int_equal(q(f, "UPDATE rule_event SET at = at - 61000 WHERE kind = 'checkout'"), 0);
+    assert_int_equal(run(f), 1);
     assert_int_equal(run(f), 0);
+    assert_int_equal(q(f, "SELECT count(*) FROM rule_fire WHERE rule = 'leaving'"
+                          " AND outcome = 'skipped'"),
+                     1);
     assert_int_equal(q(f, "SELECT count(*) FROM rule_event WHERE kind = 'checkin'"), 1);
     assert_int_equal(q(f, "SELECT count(*) FROM rule_event WHERE kind = 'sla'"), 1);
-    assert_int_equal(q(f, "SELECT count(*) FROM rule_event WHERE kind = 'reservation_created'"), 1);
+    assert_int_equal(q(f, "SELECT count(*) FROM rule_event WHERE kind = 'reservation_created'"), 2);
     assert_int_equal(q(f, "SELECT count(*) FROM thread WHERE tags LIKE '%,overdue,%'"), 1);
     char text[256];
     qtext(f, "SELECT body FROM message WHERE direction = 'note'", text, sizeof(text));
@@ -587,19 +603,21 @@ static void test_checkin_and_sla(void **state)
     /* a new rules object (a restart) does not journal them again */
     load(f);
     assert_int_equal(run(f), 0);
-    assert_int_equal(q(f, "SELECT count(*) FROM rule_fire"), 2);
+    assert_int_equal(q(f, "SELECT count(*) FROM rule_fire"), 3);
 }
 
 static void test_reservation_and_work_order_triggers(void **state)
 {
     struct fx *f = *state;
     struct err e;
-    write_file(f->dir, "porter.conf",
-               "[rules]\ndefaults = off\n"
-               "[rule cxl]\non = reservation_cancelled\naction = note \"cancelled\"\n"
-               "[rule done]\non = wo_status\nstatus = completed\nfrom = in_progress\n"
-               "action = reply \"Hi {guest_first_name|there}, {work_order} is done.\"\n",
-               0644);
+    write_file(
+        f->dir, "porter.conf",
+        "[rules]\ndefaults = off\n"
+        "[rule cxl]\non = reservation_cancelled\naction = note \"cancelled\"\n"
+        "[rule window]\non = wo_scheduled\naction = reply \"{vendor|We} will come {window}.\"\n"
+        "[rule done]\non = wo_status\nstatus = completed\nfrom = in_progress\n"
+        "action = reply \"Hi {guest_first_name|there}, {work_order} is done.\"\n",
+        0644);
     load(f);
     struct rec_stay st = {.remote_id = "S1",
                           .contact_remote_id = "C1",
@@ -627,15 +645,27 @@ static void test_reservation_and_work_order_triggers(void **state)
                                .thread_remote_id = "T1",
                                .remote_updated_at = 10};
     assert_true(store_work_order_upsert(f->s, f->acct, &w, NULL, &e) >= 0);
+    /* kim sets the window: once the PMS has it, the tenant is told */
+    int64_t wo = q(f, "SELECT id FROM work_order");
+    assert_int_equal(store_queue_wo_schedule(f->s, wo, 1795420800000LL, 1795428000000LL, "kim", &e),
+                     0);
+    assert_int_equal(run(f), 1);
+    char text[256], window[64];
+    wo_window_fmt(1795420800000LL, 1795428000000LL, window, sizeof(window));
+    char want[160];
+    snprintf(want, sizeof(want), "We will come %s.", window);
+    qtext(f, "SELECT body FROM message WHERE direction = 'out'", text, sizeof(text));
+    assert_string_equal(text, want);
     w.status = WO_COMPLETED;
     w.remote_updated_at = 20;
     assert_true(store_work_order_upsert(f->s, f->acct, &w, NULL, &e) >= 0);
     assert_int_equal(run(f), 1);
-    char text[256];
-    qtext(f, "SELECT body FROM message WHERE direction = 'out'", text, sizeof(text));
+    qtext(f, "SELECT body FROM message WHERE direction = 'out' ORDER BY id DESC", text,
+          sizeof(text));
     assert_string_equal(text, "Hi Dana, Fix sink is done.");
     assert_int_equal(q(f, "SELECT count(*) FROM rule_fire WHERE rule = 'cxl'"), 1);
     assert_int_equal(q(f, "SELECT count(*) FROM rule_fire WHERE rule = 'done'"), 1);
+    assert_int_equal(q(f, "SELECT count(*) FROM rule_fire WHERE rule = 'window'"), 1);
 }
 
 int main(void)
