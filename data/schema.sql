@@ -448,6 +448,7 @@ CREATE TABLE rule_fire (
     UNIQUE (rule, event_id)
 );
 CREATE INDEX rule_fire_at ON rule_fire(at);
+CREATE INDEX rule_fire_event ON rule_fire(event_id);
 
 -- What each firing did, in order, with what undo needs (the value before).
 CREATE TABLE rule_action (

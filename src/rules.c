@@ -35,6 +35,7 @@
 #define DEFAULT_MAX_AGE (24 * 3600 * 1000LL)
 #define OPEN_WO_WINDOW  (24 * 3600 * 1000LL) /* a second report joins the first work order */
 #define EVENTS_PER_PASS 64
+#define KEEP_EVENTS_MS  (7 * 86400000LL) /* handled events no rule fired for, kept a week */
 #define TICK_MS         30000 /* time-based events (check-in today, SLA) are looked for this often */
 
 /* The triggers: the names are rule_event.kind (data/schema.sql, migration 4). */
@@ -1485,6 +1486,8 @@ static int time_events(struct rules *r, struct store *s, int64_t now, struct err
             store_rule_time_events(s, "sla", today, now, u->after_ms, r->max_age, e) < 0)
             return -1;
     }
+    if (store_rule_prune(s, now - KEEP_EVENTS_MS, e) < 0)
+        return -1;
     if (want_in && store_rule_time_events(s, "checkin", today, now, 0, 0, e) < 0)
         return -1;
     if (want_out && store_rule_time_events(s, "checkout", today, now, 0, 0, e) < 0)

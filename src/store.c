@@ -4490,6 +4490,16 @@ int store_rule_time_events(struct store *s, const char *kind, const char *today,
     return sqlite3_changes(s->db);
 }
 
+int store_rule_prune(struct store *s, int64_t before, struct err *e)
+{
+    if (exec_ids(s,
+                 "DELETE FROM rule_event WHERE state = 'done' AND at < ?1 AND NOT EXISTS"
+                 " (SELECT 1 FROM rule_fire f WHERE f.event_id = rule_event.id)",
+                 before, 0, "rule events", e) != 0)
+        return -1;
+    return sqlite3_changes(s->db);
+}
+
 int store_wo_classify(struct store *s, int64_t wo, const char *trade, int64_t message,
                       struct err *e)
 {

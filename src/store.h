@@ -736,6 +736,9 @@ int store_rule_action_set(struct store *s, int64_t action, const char *state, co
  * kind is "checkin", "checkout" or "sla". Returns the number journaled, or -1. */
 int store_rule_time_events(struct store *s, const char *kind, const char *today, int64_t now,
                            int64_t after_ms, int64_t max_age_ms, struct err *e);
+/* Forget handled events older than `before` that no rule fired for (the journal stays
+ * small: every message in is an event). Returns how many, or -1. */
+int store_rule_prune(struct store *s, int64_t before, struct err *e);
 /* Set a porter-made work order's trade and source message (local classification fields). */
 int store_wo_classify(struct store *s, int64_t wo, const char *trade, int64_t message,
                       struct err *e);

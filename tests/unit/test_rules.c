@@ -370,6 +370,16 @@ static void test_history_is_not_news(void **state)
     inbound(f, "M1", "There was a leak last week", now_ms_() - 3 * 86400000LL);
     assert_int_equal(run(f), 0);
     assert_int_equal(q(f, "SELECT count(*) FROM work_order"), 0);
+    /* a handled event no rule fired for is forgotten after a week; one that fired is kept */
+    inbound(f, "M2", "A leak again, now", now_ms_());
+    assert_int_equal(run(f), 1);
+    assert_int_equal(q(f, "UPDATE rule_event SET at = at - 8 * 86400000"), 0);
+    load(f); /* a new rules object looks for time-based work at once */
+    assert_int_equal(run(f), 0);
+    assert_int_equal(q(f, "SELECT count(*) FROM rule_event"), 1);
+    assert_int_equal(q(f, "SELECT count(*) FROM rule_event e JOIN rule_fire r"
+                          " ON r.event_id = e.id"),
+                     1);
     /* nothing is journaled for an account before its first complete pull */
     int64_t other = 0;
     assert_int_equal(store_account_ensure(f->s, "gy", "guesty", &other, &e), 0);
