@@ -104,6 +104,43 @@ chmod 600 "$t/config/porter/accounts.conf"
 rm -f "$t/config/porter/porter.conf"
 printf '[ha]\nadapter = hostaway\n' >"$t/config/porter/accounts.conf"
 
+# rules: check names each bad line; list shows where a rule comes from; test is a dry run
+cat >"$t/config/porter/rules.conf" <<'CONF'
+[rule vip]
+on = message
+words = vip
+action = tag vip
+[rule oops]
+on = message
+action = tag bad tag
+CONF
+out=$("$P" rules check 2>&1); rc=$?
+is "rules check exits 1 on a bad rule" "$rc" 1
+like "rules check names file and line" "$out" "$t/config/porter/rules.conf:7: tag: only A-Z"
+like "rules check counts what loaded" "$out" '3 rule\(s\) loaded \(3 on\), 1 error\(s\)'
+out=$("$P" rules list); rc=$?
+is "rules list exits 0" "$rc" 0
+like "rules list shows the built-in emergency rule" "$out" '^emergency +on +fired 0 .*\(built-in\)'
+like "rules list shows where a rule is defined" "$out" "^vip .*\($t/config/porter/rules.conf:2\)"
+printf '{"on": "message", "account": "ha", "text": "VIP guest: gas smell"}' >"$t/ev.json"
+out=$("$P" rules test "$t/ev.json"); rc=$?
+is "rules test exits 0" "$rc" 0
+like "rules test: the emergency rule matches, nothing to act on" "$out" '^  emergency \(skipped\): work_order skipped: the event has no thread'
+like "rules test: the vip rule would fire" "$out" '^  vip \(skipped\): tag skipped: the event has no thread'
+like "rules test says nothing was written" "$out" 'a dry run: nothing was written, nothing was sent'
+n=$(sqlite3 "$t/data/porter/porter.db" "SELECT (SELECT count(*) FROM rule_event) + (SELECT count(*) FROM work_order) + (SELECT count(*) FROM outbox)")
+is "rules test wrote nothing" "$n" 0
+out=$("$P" rules test "$t/nope.json" 2>&1); rc=$?
+is "rules test of a missing file exits 1" "$rc" 1
+printf '{"on": "messages"}' >"$t/ev.json"
+out=$("$P" rules test "$t/ev.json" 2>&1); rc=$?
+is "rules test of a bad event exits 1" "$rc" 1
+like "and says what an event needs" "$out" 'needs "on": message'
+out=$("$P" rules undo 42 2>&1); rc=$?
+is "rules undo of no such firing exits 1" "$rc" 1
+like "and says so" "$out" 'no automation firing 42'
+rm -f "$t/config/porter/rules.conf"
+
 # a database from a newer porter is refused with both versions named
 if command -v python3 >/dev/null 2>&1; then
     python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version=999'); c.commit()" "$t/other.db"
