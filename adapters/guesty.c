@@ -743,6 +743,8 @@ static int fetch_reservation(struct adapter *a, struct sink *out, const char *id
 /* The channel of a conversation: the newest post with a sendable module (one GET). */
 static int conv_channel(struct adapter *a, const char *conv, enum channel *ch, struct err *e)
 {
+    if (!is_oid(conv)) /* it goes into a URL path: a Guesty id, or nothing is asked */
+        return 0;
     char path[128];
     snprintf(path, sizeof(path), "/communication/conversations/%s/posts?sort=-createdAt&limit=25",
              conv);
@@ -881,6 +883,8 @@ static int put_message(struct adapter *a, struct sink *out, const struct rec_mes
     if (rc == 0 || !is_enoparent(e) || !a)
         return rc;
     cJSON *root = NULL;
+    if (!conv && !is_oid(m->thread_remote_id))
+        return rc; /* not a Guesty id: never put into a URL path */
     if (!conv) {
         char path[96];
         snprintf(path, sizeof(path), "/communication/conversations/%s", m->thread_remote_id);
