@@ -374,11 +374,11 @@ void health_paint(struct healthv *h, int y0, int hgt, int w)
                 "CONFLICTS TO REVIEW  (< keeps porter's value and sends it, > keeps the PMS's)");
         for (size_t i = 0; i < h->conflicts.n; i++, idx++) {
             const struct conflict_row *r = &h->conflicts.rows[i];
+            /* the values first: at 80 columns the title is what gets cut */
             snprintf(buf, sizeof(buf),
-                     "  %s #%lld %s.%s \"%s\": porter '%s', PMS '%s' (was '%s'); %s applied, %s "
-                     "won",
-                     r->account, (long long)r->row_id, r->entity, r->field, r->title, r->local,
-                     r->remote, r->base, r->rule, r->winner);
+                     "  #%lld %s.%s porter '%s', PMS '%s' (was '%s'); %s: %s won; %s \"%s\"",
+                     (long long)r->row_id, r->entity, r->field, r->local, r->remote, r->base,
+                     r->rule, r->winner, r->account, r->title);
             if (idx == h->sel)
                 sel_line = o.y;
             line(&o, idx == h->sel ? draw_attr(R_SELECTED) : A_NORMAL, buf, 1);
