@@ -179,22 +179,30 @@ bench-deps:
 	    echo "  sudo apt-get install -y neomutt"; \
 	fi
 
-# Benchmarks: optimised build, medians of several runs, one table. Not part of make check.
+# Benchmarks: optimised build, medians of several runs. Not part of make check. Each program
+# prints its own table and details, and appends its rows to $(BENCH_ROWS_FILE); the run
+# ends with those rows as one table (tests/bench/table.sh) and "N passed, M failed". Every
+# program runs even when one fails; the status is non-zero when a run failed its check.
 # bench_ui caches its generated databases in $(BUILD)/bench (delete them to regenerate).
+BENCH_ROWS_FILE = $(BUILD)/bench/rows.tsv
 bench: deps-if-missing bench-deps
 	@$(MAKE) --no-print-directory all $(BUILD)/tests/bench/bench_sync $(BUILD)/tests/bench/bench_ui \
 	    $(BUILD)/tests/bench/bench_peer
-	@PORTER_BIN=$(CURDIR)/$(PORTER_BIN) PMSIM_BIN=$(CURDIR)/$(PMSIM_BIN) \
-	    $(BUILD)/tests/bench/bench_sync
-	@PORTER_BIN=$(CURDIR)/$(PORTER_BIN) BENCH_DIR=$(CURDIR)/$(BUILD)/bench \
-	    $(BUILD)/tests/bench/bench_ui
-	@if command -v neomutt >/dev/null 2>&1; then \
-	    PORTER_BIN=$(CURDIR)/$(PORTER_BIN) BENCH_DIR=$(CURDIR)/$(BUILD)/bench \
-	        $(BUILD)/tests/bench/bench_peer; \
+	@mkdir -p $(BUILD)/bench && rm -f $(BENCH_ROWS_FILE); \
+	export BENCH_ROWS=$(CURDIR)/$(BENCH_ROWS_FILE) PORTER_BIN=$(CURDIR)/$(PORTER_BIN) \
+	    PMSIM_BIN=$(CURDIR)/$(PMSIM_BIN) BENCH_DIR=$(CURDIR)/$(BUILD)/bench; \
+	status=0; \
+	$(BUILD)/tests/bench/bench_sync || status=1; \
+	$(BUILD)/tests/bench/bench_ui || status=1; \
+	if command -v neomutt >/dev/null 2>&1; then \
+	    $(BUILD)/tests/bench/bench_peer || status=1; \
 	else \
 	    echo "bench: neomutt is not installed: skipping the side-by-side benchmark" \
 	        "(make bench-deps, or: sudo apt-get install -y neomutt)"; \
-	fi
+	fi; \
+	echo; echo "make bench: all programs, one table"; \
+	sh tests/bench/table.sh $(BENCH_ROWS_FILE) || status=1; \
+	exit $$status
 
 demo: deps-if-missing
 	@$(MAKE) --no-print-directory all

@@ -9,7 +9,8 @@
  * Errors: ApiErrorResponse {"UserMessage","Errors":[{"Key","Value"}]} -> e->msg
  * "UserMessage (Key: Value; ...)"; 408/429/5xx and no answer RETRY_LATER, other 4xx FINAL.
  *
- * Rate: "10 concurrent requests per second": 8/s with a burst of 2 stays under it.
+ * Rate: "10 concurrent requests per second": 10/s with 10, at most 10 requests in any 1 s
+ * (http.h's limiter counts each until a window after its answer).
  *
  * Mapping (Buildium -> canonical):
  *   rentals            -> ENT_PROPERTY (Name, Address lines)
@@ -1448,8 +1449,8 @@ static const enum entity bd_pull_order[] = {ENT_PROPERTY, ENT_UNIT,       ENT_CO
 const struct adapter_ops buildium_adapter = {
     .name = "buildium",
     .default_base_url = "https://api.buildium.com/v1",
-    .rate_per_sec = 8.0, /* "10 concurrent requests per second" */
-    .rate_burst = 2,
+    .rate_per_sec = 10.0, /* with 10: at most 10 requests in any 1 s */
+    .rate_burst = 10,
     .pull_order = bd_pull_order,
     .full_walk =
         1u << ENT_PROPERTY | 1u << ENT_UNIT | 1u << ENT_CONTACT | 1u << ENT_STAY | 1u << ENT_VENDOR,

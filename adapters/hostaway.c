@@ -5,11 +5,11 @@
  * else: no SQL, no retries (the engine owns them), no sleeping except the 1 s a freshly
  * minted token needs before Hostaway accepts it.
  *
- * Rate: Hostaway allows 15 requests / 10 s per IP and 20 / 10 s per account. A token bucket
- * of `burst` tokens refilled at `rate` per second lets at most burst + 10 * rate requests
- * through in any 10 s, so 1.2/s with a burst of 3 gives at most 15 per 10 s: under both
- * limits (several accounts behind one IP share the per-IP limit: lower rate_limit in
- * accounts.conf then).
+ * Rate: Hostaway allows 15 requests / 10 s per IP and 20 / 10 s per account. The account's
+ * limiter (http.h) holds at most `burst` requests in any burst / rate seconds, counted until
+ * a window after each answer, so 1.5/s with 15 is at most 15 in any 10 s as Hostaway counts
+ * them: under both limits (several accounts behind one IP share the per-IP limit: lower
+ * rate_limit in accounts.conf then).
  *
  * Auth: form POST {base}/accessTokens (client_credentials, scope=general). Both answer forms
  * are accepted: the documented bare {"access_token",...} and the wrapped
@@ -1722,8 +1722,8 @@ static const enum entity ha_pull_order[] = {ENT_PROPERTY, ENT_UNIT,   ENT_STAY, 
 const struct adapter_ops hostaway_adapter = {
     .name = "hostaway",
     .default_base_url = "https://api.hostaway.com/v1",
-    .rate_per_sec = 1.2, /* + burst 3: at most 15 requests in any 10 s (see the top) */
-    .rate_burst = 3,
+    .rate_per_sec = 1.5, /* with 15: at most 15 requests in any 10 s (see the top) */
+    .rate_burst = 15,
     .pull_order = ha_pull_order,
     /* listings, users and tasks are walked in full every cycle ("off=N" back to 0) */
     .full_walk = 1u << ENT_PROPERTY | 1u << ENT_UNIT | 1u << ENT_VENDOR | 1u << ENT_WORK_ORDER,

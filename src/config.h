@@ -17,7 +17,7 @@
  *   webhook_secret = user:password       ; dialect-specific (Basic auth, whsec_..., HMAC key)
  *   poll_interval  = 60                  ; seconds, 5..86400
  *   rate_limit     = 2                   ; optional: requests per second (overrides dialect)
- *   rate_burst     = 20                  ; optional: token-bucket size
+ *   rate_burst     = 20                  ; optional: requests in the window (see porter.conf(5))
  *
  * accounts.conf holds secrets: it must be owned by the user and not readable by group or
  * others; config_load() refuses it otherwise, before any network I/O.

@@ -1,9 +1,10 @@
 /* http.c - see http.h
  *
  * Request lifecycle (http_request):
- *   1. take a token from the account's ratelim; the wait is bounded by the request's
+ *   1. take a slot of the account's ratelim; the wait is bounded by the request's
  *      timeout, so a long Retry-After block fails fast (-1, RETRY_LATER) instead of parking
- *      the worker thread;
+ *      the worker thread; the slot is handed back (ratelim_done) as soon as the answer or
+ *      the failure is in, before anything else;
  *   2. curl_easy_reset() the client's handle (this keeps its connection cache, so
  *      connections are reused) and set every option afresh: no state leaks between requests;
  *   3. perform; the header callback restarts its buffer at every status line, so only the
@@ -49,28 +50,60 @@
 #define BLOCK_DEFAULT_MS 1000  /* a first 429 without a usable Retry-After... */
 #define BLOCK_MAX_MS     60000 /* ...doubling with each one in a row, up to this */
 
-/* ---- rate limiter ---- */
+/* ---- rate limiter ----
+ *
+ * State: `ends` is a ring of the answer times (microseconds) of the requests answered in the last
+ * window, oldest first (answers are recorded under the lock, so they arrive in order);
+ * `inflight` counts the admitted requests not answered yet. The requests that count against
+ * the window at `now` are inflight + those of `ends` later than now - window. The ring never
+ * holds more than `limit` entries: a request is admitted only while inflight + ring < limit,
+ * and ratelim_done moves one request from the first count to the second. */
+
+#define RATELIM_MAX 100000 /* most requests per window (rate_burst's upper bound) */
 
 struct ratelim {
     pthread_mutex_t lock;
-    double per_sec; /* <= 0: no bucket */
-    double burst;
-    double tokens;
-    int64_t refilled_at; /* mono_ms of the last refill */
-    int64_t blocked_until;
-    int64_t limited;   /* 429s seen */
-    int streak;        /* 429s in a row, reset by any other answer */
-    int64_t waited_ms; /* total time spent sleeping in ratelim_take */
+    pthread_cond_t changed; /* an answer came or a block was set: waiters re-check */
+    int limit;              /* requests in any window; 0: no window (only blocks apply) */
+    int at_once;            /* how many may go without spacing: limit / 2, rounded up */
+    int64_t window_us;
+    int64_t gap_us;        /* window / limit: the spacing past at_once */
+    int64_t *ends;         /* owned: ring of `limit` answer times */
+    int head, nends;       /* the ring's oldest entry and its count */
+    int inflight;          /* admitted, not answered */
+    int64_t last_us;       /* the last admission */
+    int64_t blocked_until; /* microseconds */
+    int64_t limited;       /* 429s seen */
+    int streak;            /* 429s in a row, reset by any other answer */
+    int64_t waited_ms;     /* total time spent waiting in ratelim_take */
 };
+
+static int64_t clock_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* mono_ms's clock */
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 struct ratelim *ratelim_new(double per_sec, int burst)
 {
     struct ratelim *r = xcalloc(1, sizeof(*r));
     pthread_mutex_init(&r->lock, NULL);
-    r->per_sec = per_sec > 0 ? per_sec : 0;
-    r->burst = burst >= 1 ? burst : 1;
-    r->tokens = r->burst;
-    r->refilled_at = mono_ms();
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->changed, &ca);
+    pthread_condattr_destroy(&ca);
+    if (per_sec > 0) {
+        int n = burst < 1 ? 1 : burst > RATELIM_MAX ? RATELIM_MAX : burst;
+        double w = (double)n / per_sec * 1e6;
+        int64_t wu = w < 1 ? 1 : w > 1e15 ? (int64_t)1e15 : (int64_t)w;
+        r->limit = n;
+        r->at_once = (n + 1) / 2;
+        r->window_us = (double)wu < w ? wu + 1 : wu; /* rounded up: never a shorter window */
+        r->gap_us = (r->window_us + n - 1) / n;
+        r->ends = xcalloc((size_t)n, sizeof(*r->ends));
+    }
     return r;
 }
 
@@ -78,54 +111,103 @@ void ratelim_free(struct ratelim **r)
 {
     if (!r || !*r)
         return;
+    pthread_cond_destroy(&(*r)->changed);
     pthread_mutex_destroy(&(*r)->lock);
+    free((*r)->ends);
     free(*r);
     *r = NULL;
 }
 
-static void sleep_ms(int64_t ms)
+/* ratelim_try with the lock held. */
+static int64_t try_locked(struct ratelim *r, int64_t now)
 {
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    if (r->blocked_until > now)
+        return r->blocked_until - now;
+    if (r->limit > 0) {
+        while (r->nends > 0 && r->ends[r->head] + r->window_us <= now) {
+            r->head = (r->head + 1) % r->limit;
+            r->nends--;
+        }
+        int held = r->inflight + r->nends;
+        if (held >= r->limit) {
+            /* the k-th oldest answer must leave the window; in-flight ones first answer */
+            int k = held - r->limit + 1;
+            if (k > r->nends)
+                return RATELIM_UNTIL_ANSWER;
+            return r->ends[(r->head + k - 1) % r->limit] + r->window_us - now;
+        }
+        if (held >= r->at_once && r->last_us + r->gap_us > now)
+            return r->last_us + r->gap_us - now;
+    }
+    r->inflight++;
+    r->last_us = now;
+    return 0;
+}
+
+int64_t ratelim_try(struct ratelim *r, int64_t now_us)
+{
+    if (!r)
+        return 0;
+    pthread_mutex_lock(&r->lock);
+    int64_t w = try_locked(r, now_us);
+    pthread_mutex_unlock(&r->lock);
+    return w;
+}
+
+void ratelim_done_at(struct ratelim *r, int64_t now_us)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    if (r->inflight > 0) { /* a done without a take is ignored */
+        r->inflight--;
+        if (r->limit > 0) {
+            if (r->nends == r->limit) { /* cannot happen (see the top); keep the ring sound */
+                r->head = (r->head + 1) % r->limit;
+                r->nends--;
+            }
+            r->ends[(r->head + r->nends) % r->limit] = now_us;
+            r->nends++;
+        }
+        pthread_cond_broadcast(&r->changed);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+void ratelim_done(struct ratelim *r)
+{
+    ratelim_done_at(r, clock_us());
 }
 
 int64_t ratelim_take(struct ratelim *r, int64_t deadline_ms)
 {
     if (!r)
         return 0;
-    int64_t start = mono_ms();
+    int64_t deadline = deadline_ms > 0 ? deadline_ms * 1000 : 0;
+    int64_t start = 0; /* of the first wait */
+    pthread_mutex_lock(&r->lock);
     for (;;) {
-        pthread_mutex_lock(&r->lock);
-        int64_t now = mono_ms();
-        if (r->per_sec > 0) {
-            r->tokens += (double)(now - r->refilled_at) * r->per_sec / 1000.0;
-            if (r->tokens > r->burst)
-                r->tokens = r->burst;
-        }
-        r->refilled_at = now;
-        int64_t wait = 0;
-        if (r->blocked_until > now)
-            wait = r->blocked_until - now;
-        else if (r->per_sec > 0 && r->tokens < 1.0) {
-            wait = (int64_t)((1.0 - r->tokens) * 1000.0 / r->per_sec) + 1;
-        }
+        int64_t now = clock_us();
+        int64_t wait = try_locked(r, now);
         if (wait == 0) {
-            if (r->per_sec > 0)
-                r->tokens -= 1.0;
             pthread_mutex_unlock(&r->lock);
-            return now - start;
+            return start ? (now - start) / 1000 : 0;
         }
-        if (deadline_ms > 0 && now + wait > deadline_ms) {
+        if (!start)
+            start = now;
+        int known = wait != RATELIM_UNTIL_ANSWER;
+        if (deadline && (known ? wait > deadline - now : now >= deadline)) {
             pthread_mutex_unlock(&r->lock);
             return -1;
         }
-        pthread_mutex_unlock(&r->lock);
-        sleep_ms(wait);
-        int64_t slept = mono_ms() - now;
-        pthread_mutex_lock(&r->lock);
-        r->waited_ms += slept;
-        pthread_mutex_unlock(&r->lock);
+        int64_t wake = known ? now + wait : deadline;
+        if (wake) {
+            struct timespec ts = {(time_t)(wake / 1000000), (long)(wake % 1000000) * 1000L};
+            pthread_cond_timedwait(&r->changed, &r->lock, &ts);
+        } else {
+            pthread_cond_wait(&r->changed, &r->lock);
+        }
+        r->waited_ms += (clock_us() - now) / 1000;
     }
 }
 
@@ -134,8 +216,10 @@ void ratelim_block_until(struct ratelim *r, int64_t until_ms)
     if (!r)
         return;
     pthread_mutex_lock(&r->lock);
-    if (until_ms > r->blocked_until)
-        r->blocked_until = until_ms;
+    if (until_ms * 1000 > r->blocked_until) {
+        r->blocked_until = until_ms * 1000;
+        pthread_cond_broadcast(&r->changed);
+    }
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -556,6 +640,7 @@ int http_request(struct http_client *c, const struct http_req *rq, struct http_r
     /* 3. perform */
     int64_t t0 = mono_ms();
     CURLcode rc = curl_easy_perform(curl);
+    ratelim_done(c->rl); /* answered or failed: the PMS counted it by now, if at all */
     int64_t elapsed = mono_ms() - t0;
     curl_slist_free_all(hdrs);
 

@@ -51,7 +51,9 @@
  * (default neomutt, looked up in PATH), BENCH_PEER_RUNS (rounds, default RUNS, at most
  * RUNS_MAX), BENCH_PEER_MUTTRC (lines appended to both muttrcs, to try a setting, e.g.
  * "set read_inc=0"), BENCH_PEER_DUMP (a prefix: the raw terminal output of the latest run
- * of each program goes to PREFIX-neomutt-cold.out, -neomutt-warm.out, -porter.out).
+ * of each program goes to PREFIX-neomutt-cold.out, -neomutt-warm.out, -porter.out),
+ * BENCH_ROWS (a file the table's rows are appended to, porter's figure with both ratios, for
+ * the combined table of make bench: rows.h).
  * Exits 0 when neomutt is not installed (skipped, with a message) or every run completed;
  * 1 when a run failed or the database is missing.
  */
@@ -73,6 +75,7 @@
 
 #include <sqlite3.h>
 
+#include "rows.h"
 #include "util.h"
 
 #define MAILDIR_VERSION 1
@@ -677,18 +680,26 @@ static double med(const struct run *r, size_t off)
 }
 #define MED(p, field) med(runs[p], offsetof(struct run, field))
 
-static void row(const char *metric, int decimals, int ratio, double cold, double warm,
-                double porter)
+/* One line of the table, "metric (unit)"; to $BENCH_ROWS, "peer: metric, porter" with
+ * porter's figure and both ratios. */
+static void row(const char *metric, const char *unit, int decimals, int ratio, double cold,
+                double warm, double porter)
 {
-    char c[32], w[32], p[32], rc[32] = "", rw[32] = "";
+    char c[32], w[32], p[32], rc[32] = "", rw[32] = "", label[96], both[64] = "";
     snprintf(c, sizeof(c), "%.*f", decimals, cold);
     snprintf(w, sizeof(w), "%.*f", decimals, warm);
     snprintf(p, sizeof(p), "%.*f", decimals, porter);
     if (ratio && porter > 0) {
         snprintf(rc, sizeof(rc), "%.1fx", cold / porter);
         snprintf(rw, sizeof(rw), "%.1fx", warm / porter);
+        snprintf(both, sizeof(both), "neomutt cold %s, warm %s", rc, rw);
     }
-    printf("%-34s %12s %12s %9s %11s %11s\n", metric, c, w, p, rc, rw);
+    snprintf(label, sizeof(label), "%s (%s)", metric, unit);
+    printf("%-34s %12s %12s %9s %11s %11s\n", label, c, w, p, rc, rw);
+    while (*metric == ' ')
+        metric++;
+    snprintf(label, sizeof(label), "peer: %s, porter", metric);
+    bench_rows_add(label, porter, decimals, unit, "-", -1, both);
 }
 
 static void table(struct run (*runs)[RUNS_MAX], long messages, int64_t porter_rows)
@@ -700,18 +711,18 @@ static void table(struct run (*runs)[RUNS_MAX], long messages, int64_t porter_ro
            messages, (long long)porter_rows);
     printf("%-34s %12s %12s %9s %11s %11s\n", "metric", "neomutt cold", "neomutt warm", "porter",
            "cold/porter", "warm/porter");
-#define ROW(label, dec, ratio, field)                                                              \
-    row(label, dec, ratio, MED(P_COLD, field), MED(P_WARM, field), MED(P_PORTER, field))
-    ROW("first paint of the index (ms)", 1, 1, paint_ms);
-    ROW("scroll 1,000 rows, total (ms)", 1, 1, scroll_ms);
-    ROW("  per key p50 (ms)", 2, 1, p50);
-    ROW("  per key p99 (ms)", 2, 1, p99);
-    ROW("  per key max (ms)", 2, 1, max);
-    ROW("keys answered", 0, 0, keys);
-    ROW("keys unanswered in 2 s", 0, 0, timeouts);
-    ROW("first paint (bytes written)", 0, 0, paint_bytes);
-    ROW("RSS after the scroll (MiB)", 1, 1, rss_mib);
-    ROW("peak RSS, VmHWM (MiB)", 1, 1, hwm_mib);
+#define ROW(label, unit, dec, ratio, field)                                                        \
+    row(label, unit, dec, ratio, MED(P_COLD, field), MED(P_WARM, field), MED(P_PORTER, field))
+    ROW("first paint of the index", "ms", 1, 1, paint_ms);
+    ROW("scroll 1,000 rows, total", "ms", 1, 1, scroll_ms);
+    ROW("  per key p50", "ms", 2, 1, p50);
+    ROW("  per key p99", "ms", 2, 1, p99);
+    ROW("  per key max", "ms", 2, 1, max);
+    ROW("keys answered", "keys", 0, 0, keys);
+    ROW("keys unanswered in 2 s", "keys", 0, 0, timeouts);
+    ROW("first paint", "bytes written", 0, 0, paint_bytes);
+    ROW("RSS after the scroll", "MiB", 1, 1, rss_mib);
+    ROW("peak RSS, VmHWM", "MiB", 1, 1, hwm_mib);
 #undef ROW
     printf("\ncold: no header cache, neomutt parses every file at open; warm: header cache "
            "filled beforehand.\nratio: neomutt / porter (above 1: porter is faster or "

@@ -41,9 +41,10 @@
  *
  * Every figure is the median of RUNS runs. Usage: bench_ui [10k] [100k] [1m] (default: all
  * three). Environment: PORTER_BIN (default ./porter), BENCH_DIR (default build/bench),
- * BENCH_UI_DUMP (a file that receives the raw terminal output of the latest run). Exits 0
- * when every run completed, whether or not the targets were met (the table says which
- * were not).
+ * BENCH_UI_DUMP (a file that receives the raw terminal output of the latest run), BENCH_ROWS
+ * (a file the table's rows are appended to, for the combined table of make bench: rows.h).
+ * Exits 0 when every run completed, whether or not the targets were met (the table says
+ * which were not).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,6 +63,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "rows.h"
 #include "store.h"
 
 #define GEN_VERSION    4
@@ -882,15 +884,18 @@ static double med(const struct run *r, size_t off)
 
 static int failures;
 
-/* pass: 1, 0 (counted as a failure) or -1 (no target) */
-static void row(const char *metric, const char *size, int decimals, double v, const char *target,
-                int pass)
+/* One line of the table, "metric (unit) @ size"; the same row, "ui: metric @ size", to
+ * $BENCH_ROWS. pass: 1, 0 (counted as a failure) or -1 (no target) */
+static void row(const char *metric, const char *unit, const char *size, int decimals, double v,
+                const char *target, int pass)
 {
-    char name[96], val[32];
-    snprintf(name, sizeof(name), "%s @ %s", metric, size);
+    char name[128], val[32];
+    snprintf(name, sizeof(name), "%s (%s) @ %s", metric, unit, size);
     snprintf(val, sizeof(val), "%.*f", decimals, v);
     failures += pass == 0;
     printf("%-46s %12s %10s %6s\n", name, val, target, pass < 0 ? "" : pass ? "pass" : "FAIL");
+    snprintf(name, sizeof(name), "ui: %s @ %s", metric, size);
+    bench_rows_add(name, v, decimals, unit, target, pass, NULL);
 }
 
 static void table(const int *want, const double *rate, struct run (*runs)[RUNS])
@@ -903,31 +908,31 @@ static void table(const int *want, const double *rate, struct run (*runs)[RUNS])
         const char *n = sizes[z].name;
         int top = z == NSIZES - 1;
         if (rate[z] > 0)
-            row("generation (messages/s)", n, 0, rate[z], "-", -1);
-        row("first paint (ms)", n, 1, MED(r, first_paint_ms), top ? "< 150" : "-",
+            row("generation", "messages/s", n, 0, rate[z], "-", -1);
+        row("first paint", "ms", n, 1, MED(r, first_paint_ms), top ? "< 150" : "-",
             top ? MED(r, first_paint_ms) < 150 : -1);
-        row("first paint (bytes)", n, 0, MED(r, first_paint_bytes), "-", -1);
-        row("per key p50, to last byte (ms)", n, 2, MED(r, p50), "-", -1);
-        row("per key p99, to last byte (ms)", n, 2, MED(r, p99), top ? "< 16" : "-",
+        row("first paint size", "bytes", n, 0, MED(r, first_paint_bytes), "-", -1);
+        row("per key p50, to last byte", "ms", n, 2, MED(r, p50), "-", -1);
+        row("per key p99, to last byte", "ms", n, 2, MED(r, p99), top ? "< 16" : "-",
             top ? MED(r, p99) < 16 : -1);
-        row("per key p50, to first byte (ms)", n, 2, MED(r, first_p50), "-", -1);
-        row("per key max, to last byte (ms)", n, 2, MED(r, max), "-", -1);
-        row("keys answered", n, 0, MED(r, keys), "-", -1);
-        row("keys unanswered in 2 s", n, 0, MED(r, timeouts), "0", MED(r, timeouts) == 0);
-        row("RSS at the end (MiB)", n, 1, MED(r, rss_mib), top ? "< 64" : "-",
+        row("per key p50, to first byte", "ms", n, 2, MED(r, first_p50), "-", -1);
+        row("per key max, to last byte", "ms", n, 2, MED(r, max), "-", -1);
+        row("keys answered", "keys", n, 0, MED(r, keys), "-", -1);
+        row("keys unanswered in 2 s", "keys", n, 0, MED(r, timeouts), "0", MED(r, timeouts) == 0);
+        row("RSS at the end", "MiB", n, 1, MED(r, rss_mib), top ? "< 64" : "-",
             top ? MED(r, rss_mib) < 64 : -1);
-        row("peak RSS, VmHWM (MiB)", n, 1, MED(r, hwm_mib), "-", -1);
-        row("idle 10 s (bytes written)", n, 0, MED(r, idle_bytes), "0", MED(r, idle_bytes) == 0);
-        row("one new message (bytes written)", n, 0, MED(r, newmsg_bytes), "< 2048",
+        row("peak RSS, VmHWM", "MiB", n, 1, MED(r, hwm_mib), "-", -1);
+        row("idle 10 s", "bytes written", n, 0, MED(r, idle_bytes), "0", MED(r, idle_bytes) == 0);
+        row("one new message", "bytes written", n, 0, MED(r, newmsg_bytes), "< 2048",
             MED(r, newmsg_bytes) < 2048);
-        row("one new message, commit to repaint (ms)", n, 0, MED(r, newmsg_ms), "-", -1);
+        row("one new message, commit to repaint", "ms", n, 0, MED(r, newmsg_ms), "-", -1);
     }
     if (want[0] && want[NSIZES - 1]) {
         const struct run *a = runs[0], *b = runs[NSIZES - 1];
-        row("first paint growth 10k -> 1m (x)", "1m", 2,
+        row("first paint growth 10k -> 1m", "x", "1m", 2,
             MED(b, first_paint_ms) / MED(a, first_paint_ms), "<= 1.5",
             MED(b, first_paint_ms) / MED(a, first_paint_ms) <= 1.5);
-        row("per key p50 growth 10k -> 1m (x)", "1m", 2, MED(b, p50) / MED(a, p50), "<= 1.5",
+        row("per key p50 growth 10k -> 1m", "x", "1m", 2, MED(b, p50) / MED(a, p50), "<= 1.5",
             MED(b, p50) / MED(a, p50) <= 1.5);
     }
     if (failures)

@@ -286,9 +286,11 @@ static void test_ops_table(void **st)
     const struct adapter_ops *o = adapter_find("hostaway");
     assert_ptr_equal(o, &hostaway_adapter);
     assert_string_equal(o->default_base_url, "https://api.hostaway.com/v1");
-    /* a token bucket lets burst + 10 * rate requests through in any 10 s: never above 15 */
+    /* the limiter holds at most burst requests in any burst / rate seconds (http.h): never
+     * more than 15 in any 10 s, and the whole of it */
     assert_true(o->rate_per_sec > 0 && o->rate_burst >= 1);
-    assert_true(o->rate_burst + 10.0 * o->rate_per_sec <= 15.0 + 1e-9);
+    assert_true(o->rate_burst <= 15 && o->rate_burst / o->rate_per_sec >= 10.0 - 1e-9);
+    assert_true(o->rate_per_sec >= 1.5 - 1e-9);
     /* parents first: every entity's position */
     int pos[ENTITY_COUNT + 1];
     for (int i = 0; i <= ENTITY_COUNT; i++)

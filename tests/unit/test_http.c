@@ -472,7 +472,7 @@ static void test_ratelim_unlimited_block_and_deadline(void **state)
     (void)state;
     struct ratelim *rl = ratelim_new(0, 0);
     for (int i = 0; i < 100; i++)
-        assert_int_equal(ratelim_take(rl, 0), 0);
+        assert_int_equal(ratelim_take(rl, 0), 0); /* unlimited: no answer needed either */
     int64_t limited, waited;
     ratelim_stats(rl, &limited, &waited);
     assert_int_equal(limited, 0);
@@ -491,15 +491,53 @@ static void test_ratelim_unlimited_block_and_deadline(void **state)
     ratelim_free(&rl);
     assert_null(rl);
 
-    /* 10/s, burst 2: two at once, the third waits about 100 ms */
+    /* 10/s, burst 2: at most 2 in any 200 ms. One at once, the second 100 ms later; the
+     * third waits for an answer: with none coming it gives up at its deadline */
     rl = ratelim_new(10, 2);
     assert_int_equal(ratelim_take(rl, 0), 0);
-    assert_int_equal(ratelim_take(rl, 0), 0);
-    assert_int_equal(ratelim_take(rl, mono_ms() + 20), -1); /* needs ~100 ms */
     got = ratelim_take(rl, 0);
-    assert_true(got >= 50 && got <= 1000);
+    assert_true(got >= 80 && got <= 1000);
+    int64_t t0 = mono_ms();
+    assert_int_equal(ratelim_take(rl, mono_ms() + 60), -1);
+    assert_true(mono_ms() - t0 >= 50);
+    ratelim_done(rl);
+    ratelim_done(rl);
+    ratelim_done(rl); /* one more than taken: ignored */
+    t0 = mono_ms();
+    got = ratelim_take(rl, 0); /* a window after the first answer */
+    assert_true(got >= 150 && got <= 1500);
     ratelim_stats(rl, NULL, &waited);
-    assert_true(waited >= 50);
+    assert_true(waited >= 200);
+    ratelim_free(&rl);
+}
+
+/* A thread that waits for an answer wakes when it comes (not at its deadline). */
+struct answerer {
+    struct ratelim *rl;
+    int delay_ms;
+};
+
+static void *answer_later(void *arg)
+{
+    struct answerer *a = arg;
+    struct timespec ts = {0, (long)a->delay_ms * 1000000L};
+    nanosleep(&ts, NULL);
+    ratelim_done(a->rl);
+    return NULL;
+}
+
+static void test_ratelim_wakes_on_answer(void **state)
+{
+    (void)state;
+    struct ratelim *rl = ratelim_new(1000, 1); /* 1 in any 1 ms */
+    assert_int_equal(ratelim_take(rl, 0), 0);
+    struct answerer a = {rl, 100};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, answer_later, &a), 0);
+    int64_t got = ratelim_take(rl, mono_ms() + 10000);
+    pthread_join(th, NULL);
+    assert_true(got >= 90 && got < 5000);
+    ratelim_done(rl);
     ratelim_free(&rl);
 }
 
@@ -512,13 +550,16 @@ struct taker {
 static void *taker_run(void *arg)
 {
     struct taker *t = arg;
-    for (int i = 0; i < t->n; i++)
+    for (int i = 0; i < t->n; i++) {
         if (ratelim_take(t->rl, 0) < 0)
             t->failures++;
+        else
+            ratelim_done(t->rl);
+    }
     return NULL;
 }
 
-/* Four threads share one bucket: 20 tokens at 50/s with burst 1 cannot take less than
+/* Four threads share one limiter: 20 requests at 1 in any 20 ms cannot take less than
  * 19 * 20 ms of wall time, whatever the interleaving. */
 static void test_ratelim_shared_by_threads(void **state)
 {
@@ -536,9 +577,179 @@ static void test_ratelim_shared_by_threads(void **state)
         assert_int_equal(t[i].failures, 0);
     }
     int64_t took = mono_ms() - t0;
-    if (took < 360)
-        fail_msg("20 tokens at 50/s taken in %lld ms", (long long)took);
+    if (took < 380)
+        fail_msg("20 requests at 1 per 20 ms taken in %lld ms", (long long)took);
     ratelim_free(&rl);
+}
+
+/* ---- rate limiter on a simulated clock (ratelim_try / ratelim_done_at) ---- */
+
+#define SEC 1000000LL /* microseconds */
+#define T0  (1000 * SEC)
+
+static void test_ratelim_try_edges(void **state)
+{
+    (void)state;
+    assert_int_equal(ratelim_try(NULL, T0), 0);
+    ratelim_done_at(NULL, T0);
+    ratelim_done(NULL);
+
+    /* 2 in any 1 s: one at once, the next a gap (500 ms) later */
+    struct ratelim *rl = ratelim_new(2, 2);
+    assert_int_equal(ratelim_try(rl, T0), 0);
+    assert_int_equal(ratelim_try(rl, T0), SEC / 2);
+    assert_int_equal(ratelim_try(rl, T0 + SEC / 2), 0);
+    /* both in flight: only an answer can free a slot, however long it takes */
+    assert_true(ratelim_try(rl, T0 + 60 * SEC) == RATELIM_UNTIL_ANSWER);
+    /* answered at +61 s: the slot is free a whole window after the answer, not the send */
+    ratelim_done_at(rl, T0 + 61 * SEC);
+    assert_int_equal(ratelim_try(rl, T0 + 61 * SEC), SEC);
+    assert_int_equal(ratelim_try(rl, T0 + 62 * SEC - 1), 1);
+    assert_int_equal(ratelim_try(rl, T0 + 62 * SEC), 0);
+    ratelim_done_at(rl, T0 + 62 * SEC);
+    ratelim_done_at(rl, T0 + 62 * SEC);
+    /* a block holds everything, and is never moved earlier */
+    ratelim_block_until(rl, (T0 + 70 * SEC) / 1000);
+    ratelim_block_until(rl, (T0 + 65 * SEC) / 1000);
+    assert_int_equal(ratelim_try(rl, T0 + 64 * SEC), 6 * SEC);
+    assert_int_equal(ratelim_try(rl, T0 + 70 * SEC), 0);
+    ratelim_free(&rl);
+
+    /* 15 in any 10 s (Hostaway): 8 at once, then one every 10/15 s */
+    rl = ratelim_new(1.5, 15);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(ratelim_try(rl, T0), 0);
+        ratelim_done_at(rl, T0);
+    }
+    assert_int_equal(ratelim_try(rl, T0), 666667);
+    ratelim_free(&rl);
+
+    /* a burst above the cap keeps the rate: 100000 in any 10 s */
+    rl = ratelim_new(10000, 1000000);
+    for (int i = 0; i < 50000; i++)
+        assert_int_equal(ratelim_try(rl, T0), 0);
+    assert_int_equal(ratelim_try(rl, T0), 100);
+    ratelim_free(&rl);
+}
+
+static uint32_t lcg(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return *s >> 8;
+}
+
+struct sim_case {
+    const char *name;
+    double rate;
+    int burst;
+    int clients;                    /* concurrent senders, each always wanting to send */
+    int64_t lat_min_us, lat_max_us; /* answer time after the send, uniform */
+    double min_share;               /* requests in the 60 s / (rate * 60 s), at least */
+};
+
+/* Max requests counted in any half-open window [t, t + span) of the sorted times. */
+static int max_in_window(const int64_t *t, int n, int64_t span)
+{
+    int best = 0;
+    for (int i = 0, j = 0; i < n; i++) {
+        if (j < i)
+            j = i;
+        while (j < n && t[j] < t[i] + span)
+            j++;
+        if (j - i > best)
+            best = j - i;
+    }
+    return best;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* 60 simulated seconds of clients sending as fast as the limiter lets them, on a 100 us
+ * tick; the PMS counts each request at a random instant between its send and its answer. */
+static void sim_run(const struct sim_case *c)
+{
+    enum { MAXC = 8, MAXN = 20000 };
+    const int64_t dur = 60 * SEC, tick = 100;
+    struct ratelim *rl = ratelim_new(c->rate, c->burst);
+    int64_t answer_at[MAXC] = {0}; /* 0: idle */
+    int sent_by[MAXC] = {0};
+    static int64_t counted[MAXN];
+    int n = 0;
+    uint32_t seed = 12345u;
+    for (int64_t now = T0; now < T0 + dur; now += tick) {
+        for (int k = 0; k < c->clients; k++)
+            if (answer_at[k] && answer_at[k] <= now) {
+                ratelim_done_at(rl, now);
+                answer_at[k] = 0;
+            }
+        for (int i = 0; i < c->clients; i++) {
+            int k = (int)((now / tick + i) % c->clients); /* no client always first */
+            if (answer_at[k] || ratelim_try(rl, now) != 0)
+                continue;
+            int64_t lat = c->lat_min_us +
+                          (int64_t)(lcg(&seed) % (uint32_t)(c->lat_max_us - c->lat_min_us + 1));
+            int64_t at_pms = now + (int64_t)(lcg(&seed) % (uint32_t)(lat + 1));
+            assert_true(n < MAXN);
+            counted[n++] = at_pms;
+            answer_at[k] = now + (lat > 0 ? lat : 1);
+            sent_by[k]++;
+        }
+    }
+    ratelim_free(&rl);
+    qsort(counted, (size_t)n, sizeof(*counted), cmp_i64);
+
+    /* never more than `burst` in any window of burst / rate */
+    double win_s = (double)c->burst / c->rate;
+    int64_t win = (int64_t)(win_s * SEC);
+    int most = max_in_window(counted, n, win);
+    if (most > c->burst)
+        fail_msg("%s: %d requests in one window of %.3f s (limit %d)", c->name, most, win_s,
+                 c->burst);
+    /* never more than a token bucket of the same figures, at any span */
+    static const double spans_s[] = {0.001, 0.1, 0.5, 1, 2.5, 10, 30, 60};
+    for (size_t i = 0; i < sizeof(spans_s) / sizeof(spans_s[0]); i++) {
+        int m = max_in_window(counted, n, (int64_t)(spans_s[i] * SEC));
+        if (m > c->burst + c->rate * spans_s[i] + 1e-9)
+            fail_msg("%s: %d requests in %.3f s, above %d + %.2f/s", c->name, m, spans_s[i],
+                     c->burst, c->rate);
+    }
+    /* and close to the budget: `rate` requests a second over the 60 s */
+    double budget = c->rate * (double)(dur / SEC);
+    if (getenv("RATELIM_SIM_SHOW"))
+        fprintf(stderr, "%-40s %5d requests, %5.1f%% of %.0f; most in a window %d of %d\n", c->name,
+                n, 100.0 * n / budget, budget, most, c->burst);
+    if (n < c->min_share * budget)
+        fail_msg("%s: %d requests in 60 s, %.1f%% of the %.0f allowed", c->name, n,
+                 100.0 * n / budget, budget);
+    for (int k = 0; k < c->clients; k++)
+        if (sent_by[k] == 0)
+            fail_msg("%s: client %d never got a slot", c->name, k);
+}
+
+/* The real limits of the three PMSs as the adapters can express them, and the old defaults,
+ * with one sender and short answers (a drain) and with several senders and answers of up to
+ * 1.5 s (several worker threads on a slow PMS). */
+static void test_ratelim_windows_simulated(void **state)
+{
+    (void)state;
+    static const struct sim_case cases[] = {
+        {"Hostaway 15 per 10 s, drain", 1.5, 15, 1, 1000, 20000, 0.97},
+        {"Hostaway 15 per 10 s, 4 threads, slow", 1.5, 15, 4, 1000, 1500000, 0.80},
+        {"Buildium 10 per 1 s, drain", 10, 10, 1, 1000, 5000, 0.97},
+        {"Buildium 10 per 1 s, 4 threads, slow", 10, 10, 4, 1000, 1500000, 0.30},
+        {"Guesty 10 per 7.4 s, drain", 1.35, 10, 1, 1000, 20000, 0.97},
+        {"Guesty 10 per 7.4 s, 3 threads", 1.35, 10, 3, 1000, 800000, 0.85},
+        {"old Hostaway default, 3 per 2.5 s", 1.2, 3, 2, 1000, 300000, 0.85},
+        {"old Buildium default, 2 per 250 ms", 8, 2, 3, 1000, 50000, 0.80},
+        {"1 per 200 ms", 5, 1, 2, 0, 1000, 0.98},
+        {"tests' 50 per 250 ms", 200, 50, 4, 100, 5000, 0.95},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        sim_run(&cases[i]);
 }
 
 /* ---- client against the scripted server ---- */
@@ -809,7 +1020,7 @@ static void test_429_blocks_every_client_of_the_limiter(void **state)
     ratelim_free(&rl);
 }
 
-static void test_token_bucket_paces_requests(void **state)
+static void test_limiter_paces_requests(void **state)
 {
     (void)state;
     struct ratelim *rl = ratelim_new(5, 1);
@@ -835,7 +1046,10 @@ static void test_token_bucket_paces_requests(void **state)
 static void test_timeout(void **state)
 {
     (void)state;
-    struct http_client *c = http_client_new(NULL, NULL); /* default 30 s, overridden below */
+    /* 1 request in any 1 ms: a request that failed must hand its slot back, or the next
+     * one would wait for an answer that never comes */
+    struct ratelim *rl = ratelim_new(1000, 1);
+    struct http_client *c = http_client_new(NULL, rl); /* default 30 s, overridden below */
     struct http_resp r;
     struct err e;
     char *url = url_of("/sleep");
@@ -850,12 +1064,15 @@ static void test_timeout(void **state)
     assert_string_equal(e.msg, want);
     assert_null(r.body);
     http_resp_free(&r);
-    /* the same client still works afterwards */
+    /* the same client still works afterwards, at once */
+    t0 = mono_ms();
     assert_int_equal(do_get(c, "/ok", &r, &e), 0);
     assert_int_equal(r.status, 200);
+    assert_true(mono_ms() - t0 < 5000);
     http_resp_free(&r);
     free(url);
     http_client_free(&c);
+    ratelim_free(&rl);
 }
 
 static void test_closed_without_answer(void **state)
@@ -992,7 +1209,10 @@ int main(void)
         cmocka_unit_test(test_parse_retry_after_table),
         cmocka_unit_test_setup(test_null_and_bad_arguments, per_test_clear),
         cmocka_unit_test(test_ratelim_unlimited_block_and_deadline),
+        cmocka_unit_test(test_ratelim_wakes_on_answer),
         cmocka_unit_test(test_ratelim_shared_by_threads),
+        cmocka_unit_test(test_ratelim_try_edges),
+        cmocka_unit_test(test_ratelim_windows_simulated),
         cmocka_unit_test_setup(test_request_arrives_as_sent, per_test_clear),
         cmocka_unit_test_setup(test_connection_reused, per_test_clear),
         cmocka_unit_test_setup(test_only_final_response_headers, per_test_clear),
@@ -1003,7 +1223,7 @@ int main(void)
         cmocka_unit_test_setup(test_quota_headers_pace_requests, per_test_clear),
         cmocka_unit_test_setup(test_503_reports_retry_after_without_blocking, per_test_clear),
         cmocka_unit_test_setup(test_429_blocks_every_client_of_the_limiter, per_test_clear),
-        cmocka_unit_test_setup(test_token_bucket_paces_requests, per_test_clear),
+        cmocka_unit_test_setup(test_limiter_paces_requests, per_test_clear),
         cmocka_unit_test_setup(test_timeout, per_test_clear),
         cmocka_unit_test_setup(test_closed_without_answer, per_test_clear),
         cmocka_unit_test_setup(test_connection_refused, per_test_clear),
