@@ -187,12 +187,13 @@ bench-deps:
 BENCH_ROWS_FILE = $(BUILD)/bench/rows.tsv
 bench: deps-if-missing bench-deps
 	@$(MAKE) --no-print-directory all $(BUILD)/tests/bench/bench_sync $(BUILD)/tests/bench/bench_ui \
-	    $(BUILD)/tests/bench/bench_peer
+	    $(BUILD)/tests/bench/bench_peer $(BUILD)/tests/bench/bench_rules
 	@mkdir -p $(BUILD)/bench && rm -f $(BENCH_ROWS_FILE); \
 	export BENCH_ROWS=$(CURDIR)/$(BENCH_ROWS_FILE) PORTER_BIN=$(CURDIR)/$(PORTER_BIN) \
 	    PMSIM_BIN=$(CURDIR)/$(PMSIM_BIN) BENCH_DIR=$(CURDIR)/$(BUILD)/bench; \
 	status=0; \
 	$(BUILD)/tests/bench/bench_sync || status=1; \
+	$(BUILD)/tests/bench/bench_rules || status=1; \
 	$(BUILD)/tests/bench/bench_ui || status=1; \
 	if command -v neomutt >/dev/null 2>&1; then \
 	    $(BUILD)/tests/bench/bench_peer || status=1; \

@@ -1513,23 +1513,32 @@ int rules_run(struct rules *r, struct store *s, int64_t now, int *fired, struct 
             rule_event_list_free(&evs);
             break;
         }
+        /* one transaction for the batch: all of it or none of it is done (a failure rolls
+         * every event of the batch back, and they are handled again next time) */
+        if (store_begin(s, e) != 0) {
+            rule_event_list_free(&evs);
+            return -1;
+        }
+        int batch_fired = 0, events_fired = 0;
         for (size_t i = 0; i < evs.n; i++) {
-            if (store_begin(s, e) != 0) {
-                rule_event_list_free(&evs);
-                return -1;
-            }
             int f = handle_event(r, s, &evs.rows[i], now, 0, NULL, e);
-            if (f < 0 || store_rule_event_done(s, evs.rows[i].id, e) != 0 ||
-                store_commit(s, e) != 0) {
+            if (f < 0 || store_rule_event_done(s, evs.rows[i].id, e) != 0) {
                 store_rollback(s);
                 rule_event_list_free(&evs);
                 return -1;
             }
-            if (f > 0)
-                engine_step("rule fired"); /* test hook: the firing and its ops are durable */
-            total += f;
-            handled++;
+            batch_fired += f;
+            events_fired += f > 0;
         }
+        if (store_commit(s, e) != 0) {
+            store_rollback(s);
+            rule_event_list_free(&evs);
+            return -1;
+        }
+        for (int k = 0; k < events_fired; k++)
+            engine_step("rule fired"); /* test hook: the firings and their ops are durable */
+        total += batch_fired;
+        handled += (int)evs.n;
         rule_event_list_free(&evs);
     }
     if (fired)

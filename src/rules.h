@@ -15,11 +15,11 @@
  * others still load and porter still starts.
  *
  * The sync leader's rules worker calls rules_run(): the store's triggers have journaled
- * each change (rule_event); for each new event, in one transaction, every matching rule's
- * actions go through the same store calls as a person's (actor "rule:NAME"), a rule_fire row
- * per (rule, event) makes a second firing impossible, and the event is marked done. A rule
- * never acts on a change it made itself, directly or through other rules, and a chain of
- * rule-made changes stops at RULES_MAX_DEPTH.
+ * each change (rule_event); the new events are handled in order, up to 64 in one transaction:
+ * for each, every matching rule's actions go through the same store calls as a person's (actor
+ * "rule:NAME"), a rule_fire row per (rule, event) makes a second firing impossible, and the event
+ * is marked done. A rule never acts on a change it made itself, directly or through other rules,
+ * and a chain of rule-made changes stops at RULES_MAX_DEPTH.
  */
 #ifndef PORTER_RULES_H
 #define PORTER_RULES_H
@@ -50,10 +50,10 @@ void rules_describe(const struct rules *r, size_t i, char *out, size_t n);
 size_t rules_nerrors(const struct rules *r);
 const char *rules_error(const struct rules *r, size_t i); /* "file:line: what was expected" */
 
-/* Journal the time-based events due now, then act on every new event, one transaction per
- * event. Returns the number of events handled, or -1 (the database failed; nothing of the
- * failed event was kept, it is handled again next time). *fired (optional) gets the number
- * of rules that fired. */
+/* Journal the time-based events due now, then act on every new event, up to 64 events in one
+ * transaction. Returns the number of events handled, or -1 (the database failed; nothing of
+ * the failed batch was kept, its events are handled again next time). *fired (optional) gets the
+ * number of rules that fired. */
 int rules_run(struct rules *r, struct store *s, int64_t now, int *fired, struct err *e);
 
 /* Run the notify commands recorded by committed firings (sh -c, the event in the

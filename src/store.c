@@ -155,6 +155,16 @@ extern const char porter_schema_sql[];
       " json_extract(payload, '$.status') = ?2 FROM outbox WHERE entity = 'work_order'" \
       " AND entity_id = ?1 AND op = 'wo_status' AND state IN ('pending', 'inflight', 'sent')" \
       " ORDER BY id DESC LIMIT 1), 0)") \
+    X(RULE_EVENT_DONE, "UPDATE rule_event SET state = 'done' WHERE id = ?1") \
+    X(RULE_EVENT_MAX, "SELECT coalesce(max(id), 0) FROM rule_event") \
+    X(RULE_EVENTS_CAUSED, "UPDATE rule_event SET cause_fire = ?2, depth = ?3 WHERE id > ?1") \
+    X(RULE_FIRED, "SELECT 1 FROM rule_fire WHERE rule = ?1 AND event_id = ?2") \
+    X(RULE_FIRE_ADD, "INSERT INTO rule_fire(rule, event_id, at, outcome, summary, error)" \
+      " VALUES (?1, ?2, ?3, ?4, coalesce(?5, ''), ?6)") \
+    X(RULE_FIRE_SET, "UPDATE rule_fire SET outcome = ?2, summary = coalesce(?3, ''), error = ?4" \
+      " WHERE id = ?1") \
+    X(RULE_ACTION_ADD, "INSERT INTO rule_action(fire_id, action, entity, entity_id, old_value," \
+      " new_value, state, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, coalesce(?8, ''))") \
     X(OPS_SUPERSEDE, "UPDATE outbox SET state = 'failed', last_error = ?2 WHERE" \
       " entity = 'work_order' AND entity_id = ?1 AND op = 'wo_status' AND state = 'pending'") \
     X(WO_EVENT_PMS, "INSERT INTO wo_event(work_order_id, at, kind, old_value, new_value, actor," \
@@ -4301,27 +4311,29 @@ static int query_int(struct store *s, const char *sql, int64_t *out, const char 
 
 int store_rule_event_done(struct store *s, int64_t event, struct err *e)
 {
-    return exec_ids(s, "UPDATE rule_event SET state = 'done' WHERE id = ?1", event, 0, "rule event",
-                    e);
+    sqlite3_stmt *st = stmt(s, STMT_RULE_EVENT_DONE, e);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, event);
+    return run(s, st, e, "rule event");
 }
 
 int store_rule_event_max(struct store *s, int64_t *max, struct err *e)
 {
-    return query_int(s, "SELECT coalesce(max(id), 0) FROM rule_event", max, "rule events", e);
+    sqlite3_stmt *st = stmt(s, STMT_RULE_EVENT_MAX, e);
+    *max = 0;
+    return st && one_int(s, st, max, e, "rule events") >= 0 ? 0 : -1;
 }
 
 int store_rule_events_caused(struct store *s, int64_t after, int64_t fire, int depth, struct err *e)
 {
-    sqlite3_stmt *st =
-        prep(s, "UPDATE rule_event SET cause_fire = ?2, depth = ?3 WHERE id > ?1", e);
+    sqlite3_stmt *st = stmt(s, STMT_RULE_EVENTS_CAUSED, e);
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, after);
     sqlite3_bind_int64(st, 2, fire);
     sqlite3_bind_int(st, 3, depth);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : db_err(s, e, rc, "rule events");
+    return run(s, st, e, "rule events");
 }
 
 int store_rule_fire_cause(struct store *s, int64_t fire, char **rule, int64_t *cause, struct err *e)
@@ -4346,25 +4358,18 @@ int store_rule_fire_cause(struct store *s, int64_t fire, char **rule, int64_t *c
 
 int store_rule_fired(struct store *s, const char *rule, int64_t event, struct err *e)
 {
-    sqlite3_stmt *st = prep(s, "SELECT 1 FROM rule_fire WHERE rule = ?1 AND event_id = ?2", e);
+    sqlite3_stmt *st = stmt(s, STMT_RULE_FIRED, e);
     if (!st)
         return -1;
     bind_text(st, 1, rule);
     sqlite3_bind_int64(st, 2, event);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_ROW)
-        return 1;
-    return rc == SQLITE_DONE ? 0 : db_err(s, e, rc, "rule fired");
+    return one_int(s, st, NULL, e, "rule fired");
 }
 
 int store_rule_fire_add(struct store *s, const char *rule, int64_t event, const char *outcome,
                         const char *summary, const char *error, int64_t *fire, struct err *e)
 {
-    sqlite3_stmt *st = prep(s,
-                            "INSERT INTO rule_fire(rule, event_id, at, outcome, summary, error)"
-                            " VALUES (?1, ?2, ?3, ?4, coalesce(?5, ''), ?6)",
-                            e);
+    sqlite3_stmt *st = stmt(s, STMT_RULE_FIRE_ADD, e);
     if (!st)
         return -1;
     bind_text(st, 1, rule);
@@ -4373,10 +4378,8 @@ int store_rule_fire_add(struct store *s, const char *rule, int64_t event, const 
     bind_text(st, 4, outcome);
     bind_text(st, 5, summary);
     bind_text(st, 6, error);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return db_err(s, e, rc, "rule firing");
+    if (run(s, st, e, "rule firing") != 0)
+        return -1;
     if (fire)
         *fire = sqlite3_last_insert_rowid(s->db);
     return 0;
@@ -4385,30 +4388,21 @@ int store_rule_fire_add(struct store *s, const char *rule, int64_t event, const 
 int store_rule_fire_set(struct store *s, int64_t fire, const char *outcome, const char *summary,
                         const char *error, struct err *e)
 {
-    sqlite3_stmt *st = prep(
-        s,
-        "UPDATE rule_fire SET outcome = ?2, summary = coalesce(?3, ''), error = ?4 WHERE id = ?1",
-        e);
+    sqlite3_stmt *st = stmt(s, STMT_RULE_FIRE_SET, e);
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, fire);
     bind_text(st, 2, outcome);
     bind_text(st, 3, summary);
     bind_text(st, 4, error);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : db_err(s, e, rc, "rule firing");
+    return run(s, st, e, "rule firing");
 }
 
 int store_rule_action_add(struct store *s, int64_t fire, const char *action, const char *entity,
                           int64_t entity_id, const char *old_value, const char *new_value,
                           const char *state, const char *detail, int64_t *id, struct err *e)
 {
-    sqlite3_stmt *st = prep(s,
-                            "INSERT INTO rule_action(fire_id, action, entity, entity_id,"
-                            " old_value, new_value, state, detail)"
-                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, coalesce(?8, ''))",
-                            e);
+    sqlite3_stmt *st = stmt(s, STMT_RULE_ACTION_ADD, e);
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, fire);
@@ -4419,10 +4413,8 @@ int store_rule_action_add(struct store *s, int64_t fire, const char *action, con
     bind_text(st, 6, new_value);
     bind_text(st, 7, state);
     bind_text(st, 8, detail);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return db_err(s, e, rc, "rule action");
+    if (run(s, st, e, "rule action") != 0)
+        return -1;
     if (id)
         *id = sqlite3_last_insert_rowid(s->db);
     return 0;

@@ -669,7 +669,7 @@ void owner_list_free(struct owner_list *l);
  * The triggers of schema migration 4 journal what happens (a message in, a reservation
  * made, changed or cancelled, a work order made or moved or scheduled, an alert) into
  * rule_event, in the transaction of the change. The rules worker reads the new ones in
- * order, and for each, in one transaction: the actions of every rule that matches (through
+ * order, up to 64 in one transaction, and for each: the actions of every rule that matches (through
  * the same store_queue_* calls as a person's), one rule_fire row per (rule, event) (UNIQUE:
  * a rule fires at most once per event), and the event marked done. */
 
