@@ -247,7 +247,7 @@ static void scroll_down(struct inbox *in, int k)
 {
     struct err e;
     struct thread_page more;
-    if (!in->rows.n)
+    if (!in->rows.n || k <= 0)
         return;
     if (store_threads_page(in->a->s, &in->f, THREAD_SORT_INBOX, &in->rows.rows[in->rows.n - 1].key,
                            (size_t)k, &more, &e) != 0)
@@ -276,7 +276,7 @@ static void scroll_down(struct inbox *in, int k)
 static void scroll_up(struct inbox *in, int k)
 {
     struct err e;
-    if (!in->have_before)
+    if (!in->have_before || k <= 0)
         return;
     struct thread_page prev;
     if (store_threads_page_before(in->a->s, &in->f, THREAD_SORT_INBOX, &in->before_top, (size_t)k,
@@ -340,7 +340,10 @@ static void move_sel(struct inbox *in, int d)
             in->sel += d;
         else {
             int before = (int)in->top_rank;
-            scroll_down(in, in->sel + d - (int)in->rows.n + 1 > h ? h : in->sel + d - h + 1);
+            /* how far past the last loaded row: at most a window (a list shorter than the
+             * window has nothing below it, and scroll_down finds that out) */
+            int over = in->sel + d - (int)in->rows.n + 1;
+            scroll_down(in, over > h ? h : over);
             int moved = (int)in->top_rank - before;
             in->sel = in->sel + d - moved;
             if (in->sel >= (int)in->rows.n)

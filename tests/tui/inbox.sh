@@ -82,6 +82,15 @@ keys Escape
 keys R
 ok "R filters to threads that need a reply" wait_for "filter: is:needs-reply"
 ok "fewer threads" wait_for "^ 1/15 "
+# a list shorter than the window: j past its last row stays on it (it once aborted porter)
+keys G
+ok "G goes to the last of the 15" wait_for "^ 15/15 "
+keys j j
+sleep 0.3
+ok "j past the last row stays there" wait_for "^ 15/15 "
+ok "and porter is still running" gone "EXITED"
+keys k
+ok "k moves up again" wait_for "^ 14/15 "
 keys x
 ok "x clears the filter" wait_for "^ 1/30 "
 
