@@ -142,7 +142,7 @@ check-tsan: deps-if-missing tsan
 check-long: deps-if-missing
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(BUILD)/tests/long
-	@for t in crash_steps kill9; do \
+	@for t in crash_steps kill9 chaos procs; do \
 	    $(CC) $(ALL_CFLAGS) -Itests/integration -o $(BUILD)/tests/long/$$t tests/long/$$t.c \
 	        tests/long/longlib.c tests/integration/simctl.c $(BUILD)/libporter.a $(PKG_LIBS) \
 	        || exit 1; \

@@ -112,6 +112,8 @@ static const char *tmp_base(void)
                : "/tmp";
 }
 
+int lenv_sim_log;
+
 int lenv_setup(struct lenv *L, const char *tag, const char *const *sim_args)
 {
     memset(L, 0, sizeof(*L));
@@ -129,7 +131,24 @@ int lenv_setup(struct lenv *L, const char *tag, const char *const *sim_args)
     for (int i = 0; sim_args && sim_args[i] && k < 39; i++)
         argv[k++] = sim_args[i];
     argv[k] = NULL;
-    if (sim_spawn(&L->sim, argv) != 0)
+    int saved = -1;
+    if (lenv_sim_log) {
+        char log[200];
+        snprintf(log, sizeof(log), "%s/pmsim.log", L->dir);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            fflush(stderr);
+            saved = dup(2);
+            dup2(fd, 2);
+            close(fd);
+        }
+    }
+    int spawned = sim_spawn(&L->sim, argv);
+    if (saved >= 0) {
+        dup2(saved, 2);
+        close(saved);
+    }
+    if (spawned != 0)
         return -1;
     char path[200];
     snprintf(path, sizeof(path), "%s/accounts.conf", L->dir);
@@ -918,4 +937,19 @@ int dump_diff(const char *a, const char *b, char *out, size_t n)
             b = eb + 1;
     }
     return diffs;
+}
+
+int file_count(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int n = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0)
+        n += strstr(line, needle) != NULL;
+    free(line);
+    fclose(f);
+    return n;
 }

@@ -44,6 +44,10 @@ void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msleep(int ms);
 int64_t mono_now_ms(void);
 
+/* Set: pmsim's stderr (its libmicrohttpd messages, e.g. about connections a fault closed)
+ * goes to pmsim.log in the scenario's directory instead of the test's stderr. */
+extern int lenv_sim_log;
+
 /* A fresh directory under $LONG_TMP (default /dev/shm when it exists, else /tmp), the
  * configuration of one Hostaway account and pmsim started with `sim_args` (NULL-terminated;
  * --account, --webhook-url and --data are added here). 0 or -1. */
@@ -119,6 +123,9 @@ int adoption_mismatches(struct lenv *L);
 /* local id of a thread / work order by remote id, 0 when none */
 int64_t thread_local(struct lenv *L, const char *remote);
 int64_t wo_local(struct lenv *L, const char *remote);
+
+/* Lines of the file at path that contain needle; 0 when the file is missing. */
+int file_count(const char *path, const char *needle);
 
 /* line diff summary of two sorted dumps into out (first few differences). Returns the
  * number of differing lines. */

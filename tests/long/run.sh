@@ -3,12 +3,18 @@
 #
 #   1. crash_steps  crash at every durable step of a ~200-event scenario (isync pattern)
 #   2. kill9        kill -9 porter sync 50 times during a 10,000-event two-way run
-#   3. TSan         the sync integration tests, and a short kill9, against the
+#   3. chaos        a two-way scenario without faults, then under five mixes of network
+#                   faults at pmsim (latency, resets, 503s, lost answers, cut-off answers):
+#                   the same final state
+#   4. procs        two interfaces (tmux), porter sync and two writers on one database:
+#                   no busy error, one leader, kill -9 of the leader taken over
+#   5. TSan         the sync integration tests, and a short kill9, against the
 #                   ThreadSanitizer build (build/tsan; skipped when it is not there)
 #
-# LONG_QUICK=1 runs a sample of each (every 7th crash point, 2,000 events and 10 kills, no
-# TSan): a few minutes instead of about 20. LONG_JOBS (default 4) crash runs at a time;
-# LONG_TSAN=0 skips part 3; LONG_KEEP=1 keeps every scenario's directory. Each program speaks
+# LONG_QUICK=1 runs a sample of each (every 7th crash point, 2,000 events and 10 kills, two
+# fault mixes on a smaller script, 10,000 writes per writer and one kill, no TSan): a few
+# minutes instead of about 40. LONG_JOBS (default 4) crash runs at a time;
+# LONG_TSAN=0 skips part 5; LONG_KEEP=1 keeps every scenario's directory. Each program speaks
 # TAP; the last line is "N passed, N failed" as in tests/run.sh.
 build=${1:-build}
 PORTER_BIN=${2:-./porter}
@@ -49,9 +55,13 @@ run() {
 if [ "${LONG_QUICK:-0}" = 1 ]; then
     run crash_steps "$long/crash_steps" --quick --jobs "${LONG_JOBS:-4}"
     run kill9 "$long/kill9" --events 2000 --kills 10
+    run chaos "$long/chaos" --quick
+    run procs "$long/procs" --quick
 else
     run crash_steps "$long/crash_steps" --jobs "${LONG_JOBS:-4}"
     run kill9 "$long/kill9" --events 10000 --kills 50
+    run chaos "$long/chaos"
+    run procs "$long/procs" --writes 100000 --kills 2
 fi
 
 tsan=build/tsan
@@ -79,7 +89,8 @@ elif [ "${LONG_QUICK:-0}" != 1 ] && [ "${LONG_TSAN:-1}" != 0 ]; then
 fi
 
 echo "== figures"
-grep -h -E '^# (crash_steps|crash points|the uninterrupted|kill9):' "$logdir"/*.log
+grep -h -E '^# (crash_steps|crash points|the uninterrupted|kill9|chaos|procs)( [a-z-]+)?:' \
+    "$logdir"/*.log
 if [ "$failed" -gt 0 ] || [ -n "${LONG_KEEP:-}" ]; then
     echo "logs kept in $logdir"
 else

@@ -4,7 +4,9 @@
  * (outage -> reset, reset_rate -> reset, error_rate -> 503, latency) and the rate limiter
  * (429 from the dialect), then the dialect's handler under sim_lock. A write answered while
  * drop_after_write fires is applied and then its connection is reset, the case that makes
- * a naive client send it twice.
+ * a naive client send it twice. An answer picked by partial_rate (a read's or a write's,
+ * applied) announces its whole Content-Length, sends the first half of its body and closes
+ * the connection. Every injected fault is counted (GET /_sim/health, "injected").
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -229,6 +231,7 @@ int sim_faults_apply(struct sim_account *a, const cJSON *j, const char **why)
     NUM("outage_s", f->outage_until, sim_now() + (int64_t)(v->valuedouble * 1000))
     NUM("reset_rate", f->reset_rate, v->valuedouble)
     NUM("drop_after_write", f->drop_after_write, v->valuedouble)
+    NUM("partial_rate", f->partial_rate, v->valuedouble)
     NUM("storm_s", f->storm_until, sim_now() + (int64_t)(v->valuedouble * 1000))
     NUM("webhook_drop", f->webhook_drop, v->valuedouble)
     NUM("webhook_dup", f->webhook_dup, v->valuedouble)
@@ -258,6 +261,7 @@ static cJSON *faults_json(const struct sim_faults *f)
                             f->outage_until > now ? (double)(f->outage_until - now) / 1000 : 0);
     cJSON_AddNumberToObject(j, "reset_rate", f->reset_rate);
     cJSON_AddNumberToObject(j, "drop_after_write", f->drop_after_write);
+    cJSON_AddNumberToObject(j, "partial_rate", f->partial_rate);
     cJSON_AddNumberToObject(j, "storm_s",
                             f->storm_until > now ? (double)(f->storm_until - now) / 1000 : 0);
     cJSON_AddNumberToObject(j, "webhook_drop", f->webhook_drop);
@@ -302,6 +306,12 @@ static void control(struct sim_account *a, const struct sim_req *rq, struct sim_
         cJSON_AddNumberToObject(j, "writes", cJSON_GetArraySize(a->writes));
         cJSON_AddNumberToObject(j, "tokens_minted", a->tokens_minted);
         cJSON_AddNumberToObject(j, "requests", (double)a->requests);
+        cJSON *inj = cJSON_AddObjectToObject(j, "injected");
+        cJSON_AddNumberToObject(inj, "resets", (double)a->injected.resets);
+        cJSON_AddNumberToObject(inj, "errors", (double)a->injected.errors);
+        cJSON_AddNumberToObject(inj, "partials", (double)a->injected.partials);
+        cJSON_AddNumberToObject(inj, "dropped", (double)a->injected.dropped);
+        cJSON_AddNumberToObject(inj, "delayed", (double)a->injected.delayed);
         control_ok(rs, j);
     } else if (get && strcmp(p, "/writes") == 0) {
         control_ok(rs, cJSON_Duplicate(a->writes, 1));
@@ -354,6 +364,54 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct sim_resp *rs)
     const char *body = rs->body ? rs->body : "";
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body,
                                                              MHD_RESPMEM_MUST_COPY);
+    for (int i = 0; i < rs->nheaders; i++)
+        MHD_add_response_header(r, rs->hname[i], rs->hvalue[i]);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)rs->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* ---- partial answers: the body stops half-way ---- */
+
+struct partial {
+    char *body; /* owned */
+    size_t cut; /* bytes sent before the connection is closed */
+};
+
+static ssize_t partial_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    struct partial *p = cls;
+    if (pos >= p->cut)
+        return MHD_CONTENT_READER_END_WITH_ERROR; /* MHD closes the connection */
+    size_t n = p->cut - (size_t)pos;
+    if (n > max)
+        n = max;
+    memcpy(out, p->body + pos, n);
+    return (ssize_t)n;
+}
+
+static void partial_free(void *cls)
+{
+    struct partial *p = cls;
+    free(p->body);
+    free(p);
+}
+
+/* Queue rs announcing its whole length but with only the first half of its body. The body
+ * (at least one byte) is taken from rs. */
+static enum MHD_Result send_partial(struct MHD_Connection *c, struct sim_resp *rs)
+{
+    struct partial *p = xcalloc(1, sizeof(*p));
+    size_t len = strlen(rs->body);
+    p->body = rs->body;
+    p->cut = len / 2;
+    rs->body = NULL;
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(len, 1024, partial_read, p, partial_free);
+    if (!r) {
+        partial_free(p);
+        return MHD_NO;
+    }
     for (int i = 0; i < rs->nheaders; i++)
         MHD_add_response_header(r, rs->hname[i], rs->hvalue[i]);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)rs->status, r);
@@ -416,6 +474,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     int storm = now < f.storm_until;
     int delay = f.latency_ms + (f.jitter_ms > 0 ? (int)(sim_rand(a) % (unsigned)f.jitter_ms) : 0);
     int drop = sim_chance(a, f.drop_after_write);
+    int partial = sim_chance(a, f.partial_rate);
+    a->injected.resets += reset;
+    a->injected.delayed += delay > 0;
     pthread_mutex_unlock(&sim_lock);
     if (delay > 0) {
         struct timespec ts = {delay / 1000, (long)(delay % 1000) * 1000000L};
@@ -436,14 +497,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         a->ops->handle(a, &rq, &rs);
     if (a->ops->limit_headers)
         a->ops->limit_headers(a, &rs);
+    a->injected.errors += !wait && fail;
+    drop = rs.written && drop;
+    partial = !drop && partial && rs.body && *rs.body;
+    a->injected.dropped += drop;
+    a->injected.partials += partial;
     pthread_mutex_unlock(&sim_lock);
     if (sim.verbose)
-        fprintf(stderr, "pmsim %s: %s %s -> %d\n", a->name, method, url, rs.status);
-    if (rs.written && drop) {
+        fprintf(stderr, "pmsim %s: %s %s -> %d%s\n", a->name, method, url, rs.status,
+                drop      ? " (dropped)"
+                : partial ? " (partial)"
+                          : "");
+    if (drop) {
         resp_free(&rs);
         return MHD_NO; /* applied, but the client never hears so */
     }
-    ret = send_resp(conn, &rs);
+    ret = partial ? send_partial(conn, &rs) : send_resp(conn, &rs);
     resp_free(&rs);
     return ret;
 }

@@ -93,6 +93,8 @@ struct sim_faults {
     int64_t outage_until;    /* ms: until then every request is reset */
     double reset_rate;       /* share of requests whose connection is reset */
     double drop_after_write; /* share of writes applied and then reset (no answer) */
+    double partial_rate;     /* share of answers whose body stops half-way: the connection is
+                              * closed after half of the announced Content-Length */
     int64_t storm_until;     /* ms: until then every request gets 429 */
     double webhook_drop;     /* share of webhooks never sent */
     double webhook_dup;      /* share of webhooks sent twice */
@@ -138,6 +140,9 @@ struct sim_account {
     int64_t clock_ms;   /* scenario clock (starts at real time, advanced by ticks) */
     int64_t ticks;
     int64_t requests; /* API requests received (not /_sim/), for tests */
+    struct {          /* faults injected so far (GET /_sim/health "injected") */
+        int64_t resets, errors, partials, dropped, delayed;
+    } injected;
 };
 
 struct sim {
