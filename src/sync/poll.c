@@ -140,9 +140,18 @@ int poll_account(struct acct *a, struct store *s, struct adapter *ad, struct err
         return -1;
     }
     for (const enum entity *ent = a->ops->pull_order; *ent != ENTITY_COUNT; ent++) {
-        if (pull_entity(a, s, ad, *ent, e) != 0) {
-            mark_failure(a, s, e);
-            return -1;
+        /* A transient failure (a reset, a 503) is retried at once, a few times: the entity
+         * resumes from its last committed page. Without it one failed request in a pass of
+         * dozens fails the pass, and a PMS that answers most requests could never complete
+         * the pull that closes an open circuit (the chaos test's lossy outage). */
+        for (int tries = 0; pull_entity(a, s, ad, *ent, e) != 0; tries++) {
+            if (e->retry != RETRY_LATER || tries >= PULL_RETRIES || atomic_load(&a->g->stop)) {
+                mark_failure(a, s, e);
+                return -1;
+            }
+            log_info("poll", "%s: %s; retrying the pull (%d of %d)", a->conf->name, e->msg,
+                     tries + 1, PULL_RETRIES);
+            sync_sleep(a->g, NULL, 200 * (tries + 1));
         }
     }
     struct err e2;

@@ -16,6 +16,7 @@
 #define BACKOFF_BASE_MS     1000   /* first retry delay (before jitter) */
 #define BACKOFF_CAP_MS      300000 /* never wait longer than 5 minutes between attempts */
 #define PROBE_INTERVAL_MS   10000  /* an open circuit asks for a probe pull this often */
+#define PULL_RETRIES        3      /* transient failures retried within one pull pass */
 #define LEASE_TTL_MS        15000
 #define LEASE_RENEW_MS      5000
 
