@@ -58,7 +58,7 @@ INTEG_BIN   = $(INTEG_SRC:%.c=$(BUILD)/%)
 PORTER_BIN = $(if $(filter build,$(BUILD)),porter,$(BUILD)/porter)
 PMSIM_BIN  = $(if $(filter build,$(BUILD)),pmsim,$(BUILD)/pmsim)
 
-.PHONY: bench bench-deps all check check-asan check-tsan check-long asan tsan demo deps deps-if-missing \
+.PHONY: bench bench-deps long-deps all check check-asan check-tsan check-long asan tsan demo deps deps-if-missing \
         install install-demo uninstall clean tests fmt fuzz fuzz-build
 
 all: $(PORTER_BIN) $(if $(PMSIM_SRC),$(PMSIM_BIN))
@@ -139,7 +139,7 @@ check-tsan: deps-if-missing tsan
 # step of a scripted scenario, kill -9 during a 10,000-event two-way run, and the sync tests
 # against the ThreadSanitizer build. LONG_QUICK=1: a sample in a few minutes; LONG_TSAN=0:
 # without the TSan part.
-check-long: deps-if-missing
+check-long: deps-if-missing long-deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(BUILD)/tests/long
 	@for t in crash_steps kill9 chaos procs; do \
@@ -168,6 +168,16 @@ $(BUILD)/tests/bench/bench_peer: tests/bench/bench_peer.c $(BUILD)/libporter.a
 
 # The peer benchmark needs neomutt (Debian package): installed as root, else the command
 # is printed and make bench skips that part.
+# check-long runs the terminal tests under valgrind too.
+long-deps:
+	@if command -v valgrind >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y valgrind; \
+	else \
+	    echo "long-deps: valgrind is missing (check-long runs the terminal tests under it); run:"; \
+	    echo "  sudo apt-get install -y valgrind"; \
+	fi
+
 bench-deps:
 	@if command -v neomutt >/dev/null 2>&1; then \
 	    echo "bench-deps: neomutt is installed"; \

@@ -63,6 +63,8 @@ else
     run chaos "$long/chaos"
     run procs "$long/procs" --writes 100000 --kills 2
 fi
+# the terminal tests with every porter under valgrind (memcheck)
+run valgrind sh "$PORTER_TOP/tests/long/valgrind.sh" "$PORTER_BIN"
 
 tsan=build/tsan
 if [ "${LONG_TSAN:-1}" != 0 ] && [ "${LONG_QUICK:-0}" != 1 ] && [ -x "$tsan/porter" ] &&
