@@ -145,7 +145,9 @@ int poll_account(struct acct *a, struct store *s, struct adapter *ad, struct err
          * dozens fails the pass, and a PMS that answers most requests could never complete
          * the pull that closes an open circuit (the chaos test's lossy outage). */
         for (int tries = 0; pull_entity(a, s, ad, *ent, e) != 0; tries++) {
-            if (e->retry != RETRY_LATER || tries >= PULL_RETRIES || atomic_load(&a->g->stop)) {
+            /* a 429 is not retried here: the PMS said when to come back (Retry-After) */
+            if (e->retry != RETRY_LATER || e->code == 429 || tries >= PULL_RETRIES ||
+                atomic_load(&a->g->stop)) {
                 mark_failure(a, s, e);
                 return -1;
             }
