@@ -100,7 +100,7 @@
 #define BD_FIND_WINDOW_MS (2 * 60 * 1000LL)
 #define BD_HOOK_WINDOW_MS (5 * 60 * 1000LL)
 #define BD_MAX_MS         253402300800000LL /* 10000-01-01: the last time bd_date can print */
-#define BD_HOOK_TS_MAX    100000000000LL /* seconds: year 5138 */
+#define BD_HOOK_TS_MAX    100000000000LL    /* seconds: year 5138 */
 
 /* ---- small helpers ---- */
 
@@ -1074,8 +1074,7 @@ static int wo_put_merged(struct adapter *a, int64_t wid, const char *status, int
  * work order only with its vendor (VendorId and EntryAllowed are required), so porter
  * sends the vendor chosen before the create went out (the store merges a dispatch into a
  * create no request has carried). */
-static int push_wo_create(struct adapter *a, const cJSON *p, struct push_result *res,
-                          struct err *e)
+static int push_wo_create(struct adapter *a, const cJSON *p, struct push_result *res, struct err *e)
 {
     int64_t task = parse_remote_id(jstr(p, "thread"));
     int64_t vendor = parse_remote_id(jstr(p, "vendor"));
@@ -1110,8 +1109,7 @@ static int push_wo_create(struct adapter *a, const cJSON *p, struct push_result 
 
 /* The work order a lost wo_create answer made: one on the same task with the same title.
  * 1 found (res filled), 0 not, -1. */
-static int find_wo_create(struct adapter *a, const cJSON *p, struct push_result *res,
-                          struct err *e)
+static int find_wo_create(struct adapter *a, const cJSON *p, struct push_result *res, struct err *e)
 {
     int64_t task = parse_remote_id(jstr(p, "thread"));
     const char *title = jstr(p, "title");
@@ -1321,8 +1319,7 @@ static int bd_webhook_verify(struct adapter *a, const struct webhook_req *rq, ch
         char *end;
         long long secs = strtoll(ts, &end, 10);
         /* digits only, and small enough that secs * 1000 cannot overflow */
-        if (end == ts || *end || ts[0] < '0' || ts[0] > '9' || secs <= 0 ||
-            secs > BD_HOOK_TS_MAX)
+        if (end == ts || *end || ts[0] < '0' || ts[0] > '9' || secs <= 0 || secs > BD_HOOK_TS_MAX)
             return err_set(e, 401, FINAL, "webhook: bad buildium-webhook-timestamp");
         int64_t skew = rq->now_ms - (int64_t)secs * 1000;
         if (skew > BD_HOOK_WINDOW_MS || skew < -BD_HOOK_WINDOW_MS)
